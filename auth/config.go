@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
+)
+
+// Config holds the auth settings. Zero values take the seed's defaults
+// (see Defaults); Validate names the setting that is wrong.
+type Config struct {
+	// SecretKey signs and encrypts: device keys at rest, backup-code hashes,
+	// remember cookies. At least 32 bytes. (GATEHOUSE_SECRET_KEY)
+	SecretKey []byte
+	// LoginTimeout is how long a password step stays good for the second
+	// step and for enrolment; 0 disables the limit. (GATEHOUSE_LOGIN_TIMEOUT, default 600 s)
+	LoginTimeout time.Duration
+	// TOTPDigits is 6 or 8 for new authenticator devices. (GATEHOUSE_TOTP_DIGITS)
+	TOTPDigits int
+	// TOTPIssuer names the site in authenticator apps.
+	TOTPIssuer string
+	// TOTPThrottleFactor and StaticThrottleFactor: after n consecutive
+	// failures a device waits factor*2^(n-1). 0 disables. (default 1 s)
+	TOTPThrottleFactor   time.Duration
+	StaticThrottleFactor time.Duration
+	// AccountFailureCap ends second-factor attempts after this many
+	// consecutive failures across all of a user's devices (NIST: at most 100).
+	AccountFailureCap int
+	// PasswordUserFree and PasswordIPFree are the failed password attempts
+	// allowed per username and per client IP before back-off starts.
+	PasswordUserFree int
+	PasswordIPFree   int
+	// PasswordMaxDelay caps the password-step back-off.
+	PasswordMaxDelay time.Duration
+	// SessionIdle and SessionAbsolute end sessions (30 min and 12 h).
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	// CookieSecure forces the Secure flag; it is set anyway over TLS.
+	CookieSecure bool
+	// LoginURL, LoginRedirectURL and LogoutRedirectURL as in Django.
+	LoginURL          string
+	LoginRedirectURL  string
+	LogoutRedirectURL string
+	// BackupTokens is how many backup codes one generation makes (10).
+	BackupTokens int
+	// RememberCookieAge enables "remember this browser" when positive.
+	RememberCookieAge time.Duration
+	// Templates, when set, overlays the embedded templates: a site puts its
+	// own files with the same names there.
+	Templates fs.FS
+	// Dev reloads templates and locale files on each request.
+	Dev bool
+	// Clock is the time source; tests inject a fake one.
+	Clock clock.Clock
+	// SessionBackend keeps sessions; nil means the database.
+	SessionBackend SessionBackend
+	// TrustedProxies lists proxies whose X-Forwarded-For is believed; none by default.
+	TrustedProxies []string
+}
+
+// Defaults returns the seed's defaults.
+func Defaults() Config {
+	return Config{
+		LoginTimeout:         600 * time.Second,
+		TOTPDigits:           6,
+		TOTPIssuer:           "Gatehouse",
+		TOTPThrottleFactor:   time.Second,
+		StaticThrottleFactor: time.Second,
+		AccountFailureCap:    100,
+		PasswordUserFree:     5,
+		PasswordIPFree:       50,
+		PasswordMaxDelay:     15 * time.Minute,
+		SessionIdle:          30 * time.Minute,
+		SessionAbsolute:      12 * time.Hour,
+		LoginURL:             "/account/login/",
+		LoginRedirectURL:     "/account/two_factor/",
+		LogoutRedirectURL:    "/account/login/",
+		BackupTokens:         10,
+		Clock:                clock.System{},
+	}
+}
+
+// withDefaults fills zero fields from Defaults.
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.TOTPDigits == 0 {
+		c.TOTPDigits = d.TOTPDigits
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = d.TOTPIssuer
+	}
+	if c.AccountFailureCap == 0 {
+		c.AccountFailureCap = d.AccountFailureCap
+	}
+	if c.PasswordUserFree == 0 {
+		c.PasswordUserFree = d.PasswordUserFree
+	}
+	if c.PasswordIPFree == 0 {
+		c.PasswordIPFree = d.PasswordIPFree
+	}
+	if c.PasswordMaxDelay == 0 {
+		c.PasswordMaxDelay = d.PasswordMaxDelay
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = d.SessionIdle
+	}
+	if c.SessionAbsolute == 0 {
+		c.SessionAbsolute = d.SessionAbsolute
+	}
+	if c.LoginURL == "" {
+		c.LoginURL = d.LoginURL
+	}
+	if c.LoginRedirectURL == "" {
+		c.LoginRedirectURL = d.LoginRedirectURL
+	}
+	if c.LogoutRedirectURL == "" {
+		c.LogoutRedirectURL = d.LogoutRedirectURL
+	}
+	if c.BackupTokens == 0 {
+		c.BackupTokens = d.BackupTokens
+	}
+	if c.Clock == nil {
+		c.Clock = d.Clock
+	}
+	return c
+}
+
+// Validate reports the first wrong setting by its environment name.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("GATEHOUSE_SECRET_KEY: must be at least 32 bytes"))
+	}
+	if c.TOTPDigits != 6 && c.TOTPDigits != 8 {
+		errs = append(errs, fmt.Errorf("GATEHOUSE_TOTP_DIGITS: must be 6 or 8, not %d", c.TOTPDigits))
+	}
+	if c.LoginTimeout < 0 {
+		errs = append(errs, errors.New("GATEHOUSE_LOGIN_TIMEOUT: must be 0 (off) or a positive number of seconds"))
+	}
+	if c.TOTPThrottleFactor < 0 {
+		errs = append(errs, errors.New("GATEHOUSE_TOTP_THROTTLE_FACTOR: must not be negative"))
+	}
+	if c.StaticThrottleFactor < 0 {
+		errs = append(errs, errors.New("GATEHOUSE_STATIC_THROTTLE_FACTOR: must not be negative"))
+	}
+	if c.AccountFailureCap < 1 || c.AccountFailureCap > 100 {
+		errs = append(errs, errors.New("GATEHOUSE_ACCOUNT_FAILURE_CAP: must be between 1 and 100"))
+	}
+	if c.SessionIdle > c.SessionAbsolute {
+		errs = append(errs, errors.New("GATEHOUSE_SESSION_IDLE: must not exceed GATEHOUSE_SESSION_ABSOLUTE"))
+	}
+	if c.RememberCookieAge < 0 {
+		errs = append(errs, errors.New("GATEHOUSE_REMEMBER_COOKIE_AGE: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// secureRequest reports whether cookies for r get the Secure flag.
+func (c Config) secureRequest(r *http.Request) bool { return c.CookieSecure || r.TLS != nil }

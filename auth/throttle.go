@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// throttleRow counts consecutive failures under one key ("device/totp/3",
+// "account/7", "login-user/alice", "login-ip/10.0.0.1"). It lives in the
+// database, so every instance sees the same counts.
+type throttleRow struct {
+	Name     string `gorm:"primaryKey;size:191"`
+	Failures int    `gorm:"not null;default:0"`
+	NextAt   int64  `gorm:"not null;default:0"` // unix milliseconds
+}
+
+func (throttleRow) TableName() string { return "gatehouse_throttle" }
+
+// Policy says how a throttle key backs off.
+type Policy struct {
+	Factor   time.Duration // wait Factor*2^(n-Free-1) after n failures; 0: no wait
+	Free     int           // failures allowed before waiting starts
+	MaxDelay time.Duration // cap of the wait; 0: one day
+	Cap      int           // hard stop after this many failures; 0: none
+	// Forgive, when set, undoes only this attempt's count on success
+	// instead of resetting the key (used for shared keys such as an IP).
+	Forgive bool
+}
+
+func (p Policy) delay(n int) time.Duration {
+	k := n - p.Free
+	if p.Factor <= 0 || k <= 0 {
+		return 0
+	}
+	max := p.MaxDelay
+	if max <= 0 {
+		max = 24 * time.Hour
+	}
+	if k > 40 {
+		return max
+	}
+	d := p.Factor << (k - 1)
+	if d <= 0 || d > max {
+		return max
+	}
+	return d
+}
+
+// ThrottledError says an attempt was refused before it was evaluated.
+type ThrottledError struct {
+	Failures int
+	Wait     time.Duration
+	Locked   bool // the hard cap was reached: only an administrator unlocks
+}
+
+func (e *ThrottledError) Error() string {
+	if e.Locked {
+		return fmt.Sprintf("locked after %d failures", e.Failures)
+	}
+	return fmt.Sprintf("throttled after %d failures; retry in %s", e.Failures, e.Wait)
+}
+
+// throttle counts every attempt before it is evaluated (a compare-and-set on
+// the failure count), so under any concurrency no more attempts are
+// evaluated than the policy allows; success gives the count back.
+type throttle struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+type claim struct {
+	key    string
+	policy Policy
+}
+
+// begin claims one attempt on each key; the first refusal ends the claim.
+func (t *throttle) begin(ctx context.Context, claims ...claim) error {
+	for _, c := range claims {
+		if err := t.claim(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *throttle) claim(ctx context.Context, c claim) error {
+	db := t.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&throttleRow{Name: c.key}).Error; err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	for range 5 {
+		var row throttleRow
+		if err := db.Where("name = ?", c.key).Take(&row).Error; err != nil {
+			return fmt.Errorf("throttle: %w", err)
+		}
+		now := t.now().UnixMilli()
+		if c.policy.Cap > 0 && row.Failures >= c.policy.Cap {
+			return &ThrottledError{Failures: row.Failures, Locked: true}
+		}
+		if now < row.NextAt {
+			return &ThrottledError{Failures: row.Failures, Wait: time.Duration(row.NextAt-now) * time.Millisecond}
+		}
+		n := row.Failures + 1
+		next := now + c.policy.delay(n).Milliseconds()
+		res := db.Model(&throttleRow{}).Where("name = ? AND failures = ?", c.key, row.Failures).
+			Updates(map[string]any{"failures": n, "next_at": next})
+		if res.Error != nil {
+			return fmt.Errorf("throttle: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return nil
+		}
+	}
+	// Another attempt keeps winning the race: refuse rather than evaluate.
+	return &ThrottledError{Wait: time.Second}
+}
+
+// succeed gives back the attempts claimed on keys after a success.
+func (t *throttle) succeed(ctx context.Context, claims ...claim) error {
+	var errs []error
+	db := t.db.WithContext(ctx)
+	for _, c := range claims {
+		if c.policy.Forgive {
+			errs = append(errs, db.Model(&throttleRow{}).Where("name = ? AND failures > 0", c.key).
+				Update("failures", gorm.Expr("failures - 1")).Error)
+			continue
+		}
+		errs = append(errs, t.reset(ctx, c.key))
+	}
+	return errors.Join(errs...)
+}
+
+func (t *throttle) reset(ctx context.Context, key string) error {
+	return t.db.WithContext(ctx).Model(&throttleRow{}).Where("name = ?", key).
+		Updates(map[string]any{"failures": 0, "next_at": 0}).Error
+}
+
+// state reads a key's count without claiming anything.
+func (t *throttle) state(ctx context.Context, key string) (throttleRow, error) {
+	var row throttleRow
+	err := t.db.WithContext(ctx).Where("name = ?", key).Limit(1).Find(&row).Error
+	return row, err
+}
