@@ -1,0 +1,163 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/gatehouse/gatehouse/admin"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/session"
+	"github.com/gatehouse/gatehouse/internal/database"
+)
+
+const defaultDB = "data/gatehouse.db"
+
+// dbFlag adds --db, defaulting to GATEHOUSE_DB.
+func (e *env) dbFlag(fs *flag.FlagSet) *string {
+	def := e.getenv("GATEHOUSE_DB")
+	if def == "" {
+		def = defaultDB
+	}
+	return fs.String("db", def, "database: SQLite file path, postgres:// or mysql:// DSN (GATEHOUSE_DB)")
+}
+
+// site is an opened database with its services.
+type site struct {
+	db    *gorm.DB
+	auth  *auth.Service
+	admin *admin.Site
+}
+
+// open opens the database, reads the settings and migrates.
+func (e *env) open(dsn string, dev bool) (*site, error) {
+	db, err := database.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := e.authConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dev = dev
+	a, err := auth.New(db, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Migrate(contextBG()); err != nil {
+		return nil, err
+	}
+	return &site{db: db, auth: a, admin: admin.NewSite(a, admin.Options{})}, nil
+}
+
+// authConfig reads GATEHOUSE_* settings; a wrong value names its setting.
+func (e *env) authConfig(dsn string) (auth.Config, error) {
+	cfg := auth.Defaults()
+	var errs []error
+	dur := func(name string, dst *time.Duration) {
+		if v := e.getenv(name); v != "" {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a number of seconds", name, v))
+				return
+			}
+			*dst = time.Duration(n * float64(time.Second))
+		}
+	}
+	integer := func(name string, dst *int) {
+		if v := e.getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur("GATEHOUSE_LOGIN_TIMEOUT", &cfg.LoginTimeout)
+	dur("GATEHOUSE_TOTP_THROTTLE_FACTOR", &cfg.TOTPThrottleFactor)
+	dur("GATEHOUSE_STATIC_THROTTLE_FACTOR", &cfg.StaticThrottleFactor)
+	dur("GATEHOUSE_REMEMBER_COOKIE_AGE", &cfg.RememberCookieAge)
+	dur("GATEHOUSE_SESSION_IDLE", &cfg.SessionIdle)
+	dur("GATEHOUSE_SESSION_ABSOLUTE", &cfg.SessionAbsolute)
+	integer("GATEHOUSE_TOTP_DIGITS", &cfg.TOTPDigits)
+	integer("GATEHOUSE_ACCOUNT_FAILURE_CAP", &cfg.AccountFailureCap)
+	if v := e.getenv("GATEHOUSE_COOKIE_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("GATEHOUSE_COOKIE_SECURE: %q is not true or false", v))
+		}
+		cfg.CookieSecure = b
+	}
+	if v := e.getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
+		cfg.TrustedProxies = strings.Split(v, ",")
+	}
+	if v := e.getenv("GATEHOUSE_TOTP_ISSUER"); v != "" {
+		cfg.TOTPIssuer = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	key, err := e.secretKey(dsn)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SecretKey = key
+	if store := e.getenv("GATEHOUSE_SESSION_STORE"); store != "" && store != "db" {
+		if !strings.HasPrefix(store, "redis://") {
+			return cfg, fmt.Errorf("GATEHOUSE_SESSION_STORE: %q must be db or redis://host:port/N", store)
+		}
+		r, err := session.NewRedis(store, "gatehouse:session:", cfg.Clock.Now)
+		if err != nil {
+			return cfg, fmt.Errorf("GATEHOUSE_SESSION_STORE: %w", err)
+		}
+		cfg.SessionBackend = r
+	}
+	return cfg, cfg.Validate()
+}
+
+// secretKey reads GATEHOUSE_SECRET_KEY, or for a SQLite database keeps a
+// generated key in a 0600 file next to it. Shared databases need the
+// variable: every instance must use the same key.
+func (e *env) secretKey(dsn string) ([]byte, error) {
+	if v := e.getenv("GATEHOUSE_SECRET_KEY"); v != "" {
+		if len(v) < 32 {
+			return nil, errors.New("GATEHOUSE_SECRET_KEY: must be at least 32 characters")
+		}
+		return []byte(v), nil
+	}
+	if database.Kind(dsn) != "sqlite" || strings.HasPrefix(dsn, "file:") {
+		return nil, errors.New("GATEHOUSE_SECRET_KEY: required with a shared database; set the same value on every instance")
+	}
+	path := filepath.Join(filepath.Dir(dsn), "gatehouse.secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key := strings.TrimSpace(string(b))
+		if len(key) < 32 {
+			return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: the key file %s is too short; delete it to make a new one", path)
+		}
+		return []byte(key), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: cannot write %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stderr, "Generated a secret key in %s (mode 0600). Keep it: it encrypts device keys.\n", path)
+	return []byte(key), nil
+}
