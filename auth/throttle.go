@@ -23,8 +23,8 @@ func (throttleRow) TableName() string { return "gatehouse_throttle" }
 
 // Policy says how a throttle key backs off.
 type Policy struct {
-	Factor   time.Duration // wait Factor*2^(n-Free-1) after n failures; 0: no wait
-	Free     int           // failures allowed before waiting starts
+	Factor   time.Duration // wait Factor*2^(n-1) after n failures (n counted from Free); 0: no wait
+	Free     int           // waiting starts after this many failures (0: after the first)
 	MaxDelay time.Duration // cap of the wait; 0: one day
 	Cap      int           // hard stop after this many failures; 0: none
 	// Forgive, when set, undoes only this attempt's count on success
@@ -33,7 +33,10 @@ type Policy struct {
 }
 
 func (p Policy) delay(n int) time.Duration {
-	k := n - p.Free
+	k := n
+	if p.Free > 0 {
+		k = n - p.Free + 1
+	}
 	if p.Factor <= 0 || k <= 0 {
 		return 0
 	}

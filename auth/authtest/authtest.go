@@ -6,12 +6,14 @@ package authtest
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,7 @@ type App struct {
 // New starts a test site.
 func New(t testing.TB, o Options) *App {
 	t.Helper()
+	quiet()
 	if o.DB.Name == "" {
 		o.DB.Name = "sqlite"
 	}
@@ -78,6 +81,17 @@ func New(t testing.TB, o Options) *App {
 	srv := httptest.NewServer(auth.Handler(e))
 	t.Cleanup(srv.Close)
 	return &App{T: t, Service: s, Clock: clk, DB: db, Server: srv, Engine: e}
+}
+
+var quietOnce sync.Once
+
+// quiet drops the access log unless the tests run with -v.
+func quiet() {
+	quietOnce.Do(func() {
+		if !testing.Verbose() {
+			slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		}
+	})
 }
 
 // URL is the site's base URL on localhost (a valid WebAuthn RP ID).

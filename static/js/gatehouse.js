@@ -6,8 +6,8 @@
  *    screen-reader users land on the new step: the first [autofocus]
  *    element, else the first [role=alert], else the h1[tabindex="-1"];
  *  - the language switcher submits itself when its <select> changes (its
- *    submit button stays in the markup for no-JS users and is hidden by the
- *    stylesheet once <html> has the class "js").
+ *    submit button stays in the markup for no-JS users; once <html> has the
+ *    class "js" the stylesheet hides it until it gets keyboard focus).
  *
  * Plain ES2017, no build step.
  */
@@ -86,59 +86,57 @@
     }
   }
 
-  // The element that was swapped in. With hx-swap="outerHTML" the original
-  // target is detached after the swap, so look the new one up again by id.
+  // htmx fires afterSwap/afterSettle on each element that was swapped in
+  // (with hx-swap="outerHTML" that is the new element, not the detached old
+  // target), and the events bubble up to <body>.
   function swappedElement(evt) {
-    var detail = evt.detail || {};
-    var el = detail.elt || detail.target || evt.target;
-    if (el && el.isConnected) {
+    var el = evt.target;
+    if (el && el.nodeType === 1 && el.isConnected) {
       return el;
     }
-    var target = detail.target;
-    if (target && target.id) {
-      return document.getElementById(target.id);
+    var target = evt.detail && evt.detail.target;
+    if (target && target.isConnected) {
+      return target;
     }
     return null;
   }
 
-  // Swaps that this handler already dealt with (afterSwap and afterSettle
-  // both fire for one swap); afterSettle is the fallback once attributes have
-  // settled, e.g. when afterSwap saw a detached element.
-  var pending = null;
-
   function onAfterSwap(evt) {
-    var el = swappedElement(evt);
-    pending = el;
-    if (el) {
-      moveFocus(el);
-    }
+    moveFocus(swappedElement(evt));
   }
 
+  // Second chance once htmx has settled the new content (settle restores
+  // attributes and runs after a short delay): only if focus is not already
+  // inside it, so afterSwap + afterSettle never fight over the same swap.
   function onAfterSettle(evt) {
     var el = swappedElement(evt);
     if (!el) {
       return;
     }
     var active = document.activeElement;
-    // Focus already inside the new content: nothing to do.
     if (active && active !== document.body && el.contains(active)) {
-      pending = null;
       return;
     }
-    if (pending === el || pending === null || !pending.isConnected) {
-      moveFocus(el);
-    }
-    pending = null;
+    moveFocus(el);
   }
 
   // ------------------------------------------------- language switcher
+  //
+  // A pointer choice submits at once. Arrow keys on a closed <select> also
+  // fire "change" in some browsers; reloading the page there would be a
+  // change of context on input (WCAG 3.2.2), so after keyboard navigation
+  // the form waits for Enter (or the submit button, which the stylesheet
+  // shows again when it gets focus).
 
-  function onChange(evt) {
-    var select = evt.target;
-    if (!select || !select.matches || !select.matches("form.lang-switch select")) {
-      return;
-    }
-    var form = select.form;
+  var LANG_SELECT = "form.lang-switch select";
+  var keyboardNav = false;
+  var dirty = null;
+
+  function isLangSelect(el) {
+    return !!(el && el.matches && el.matches(LANG_SELECT));
+  }
+
+  function submitForm(form) {
     if (!form) {
       return;
     }
@@ -147,6 +145,44 @@
     } else {
       form.submit();
     }
+  }
+
+  function onKeyDown(evt) {
+    var select = evt.target;
+    if (!isLangSelect(select)) {
+      return;
+    }
+    if (evt.key === "Enter") {
+      keyboardNav = false;
+      if (dirty === select) {
+        dirty = null;
+        evt.preventDefault();
+        submitForm(select.form);
+      }
+      return;
+    }
+    if (evt.key !== "Tab" && evt.key !== "Shift" && evt.key !== "Escape") {
+      keyboardNav = true;
+    }
+  }
+
+  function onPointerDown(evt) {
+    if (isLangSelect(evt.target)) {
+      keyboardNav = false;
+    }
+  }
+
+  function onChange(evt) {
+    var select = evt.target;
+    if (!isLangSelect(select)) {
+      return;
+    }
+    if (keyboardNav) {
+      dirty = select;
+      return;
+    }
+    dirty = null;
+    submitForm(select.form);
   }
 
   // ---------------------------------------------------------- wiring
@@ -161,6 +197,9 @@
     body.addEventListener("htmx:afterSwap", onAfterSwap);
     body.addEventListener("htmx:afterSettle", onAfterSettle);
     document.addEventListener("change", onChange);
+    document.addEventListener("keydown", onKeyDown);
+    document.addEventListener("pointerdown", onPointerDown, true);
+    document.addEventListener("mousedown", onPointerDown, true);
   }
 
   if (document.readyState === "loading") {
