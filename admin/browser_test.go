@@ -188,6 +188,14 @@ func TestBrowserLoginJourney(t *testing.T) {
 		chromedp.Evaluate(`document.documentElement.lang`, &lang),
 	)
 	b.screenshot("06-login-he.png")
+	var dbg string
+	var vp, full []byte
+	b.step("debug", chromedp.Evaluate(`JSON.stringify({sl: document.scrollingElement.scrollLeft, vv: [visualViewport.width, visualViewport.height, visualViewport.offsetLeft, visualViewport.pageLeft], dh: document.documentElement.scrollHeight, ih: innerHeight,
+	  r: ["header", ".brand", "main", ".card", "nav", ".skip", "form.lang-switch", "form.lang-switch button"].map(q => { const e = document.querySelector(q); return q + " " + (e ? JSON.stringify(e.getBoundingClientRect()) : "none") })})`, &dbg),
+		chromedp.CaptureScreenshot(&vp), chromedp.FullScreenshot(&full, 100))
+	os.WriteFile("/tmp/he-vp.png", vp, 0o644)
+	os.WriteFile("/tmp/he-full.png", full, 0o644)
+	t.Logf("DEBUG %s", dbg)
 	if _, err := os.Stat(filepath.Join("..", "locales", "active.he.toml")); err == nil {
 		if lang != "he" || dir != "rtl" {
 			t.Errorf(`the login page with ?lang=he has <html lang=%q dir=%q>, want lang="he" dir="rtl"`, lang, dir)
