@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -67,10 +70,13 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// newBrowser starts a headless Chromium for base (http://localhost:PORT).
-func newBrowser(t *testing.T, base string) *browser {
+// newBrowser starts the headless Chromium exe for base (http://localhost:PORT).
+func newBrowser(t *testing.T, exe, base string) *browser {
 	t.Helper()
-	exe := findChromium(t)
+	profile, err := os.MkdirTemp("", "gatehouse-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -82,17 +88,23 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// Chromium's helpers can still write to the profile as it exits, so the
+	// profile is removed best-effort after the browser is closed.
+	t.Cleanup(func() { os.RemoveAll(profile) })
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(func(f string, a ...any) {
 		// cdproto may not know every event of a newer Chromium; such
 		// decoding noise is not a failure of the site.
 		t.Logf("chromedp: "+f, a...)
 	}))
-	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancel()
+	})
 
 	b := &browser{t: t, ctx: ctx, base: base, dir: artifactsDir(t)}
 	chromedp.ListenTarget(ctx, func(ev any) {
@@ -178,7 +190,7 @@ func (b *browser) describe(shot string) string {
 		chromedp.Location(&loc),
 		chromedp.Title(&title),
 		chromedp.Evaluate(`(document.querySelector("main")||document.body||{innerText:""}).innerText.slice(0, 600)`, &text),
-		chromedp.FullScreenshot(&png, 100),
+		fullPage(&png),
 	)
 	out := fmt.Sprintf("  page: %s\n  title: %q\n  text: %q", loc, title, text)
 	if len(png) > 0 {
@@ -215,11 +227,34 @@ func slug(s string) string {
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	var png []byte
-	b.step("take screenshot "+name, chromedp.FullScreenshot(&png, 100))
+	b.step("take screenshot "+name, fullPage(&png))
 	p := filepath.Join(b.dir, name)
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		b.t.Fatalf("cannot write screenshot %s: %v", p, err)
 	}
+}
+
+// fullPage captures the whole page as PNG by growing the viewport to the
+// content's size for the shot. chromedp.FullScreenshot (CDP
+// captureBeyondViewport) draws right-to-left pages shifted sideways in this
+// Chromium although the page itself does not overflow, so it is not used.
+func fullPage(res *[]byte) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		_, _, _, lv, _, content, err := page.GetLayoutMetrics().Do(ctx)
+		if err != nil {
+			return err
+		}
+		w, h := int64(lv.ClientWidth), int64(math.Ceil(content.Height))
+		if h < int64(lv.ClientHeight) {
+			h = int64(lv.ClientHeight)
+		}
+		if err := emulation.SetDeviceMetricsOverride(w, h, 1, false).Do(ctx); err != nil {
+			return err
+		}
+		defer emulation.ClearDeviceMetricsOverride().Do(ctx) //nolint:errcheck
+		*res, err = page.CaptureScreenshot().WithFormat(page.CaptureScreenshotFormatPng).Do(ctx)
+		return err
+	})
 }
 
 // open navigates to a site path (and waits for the load event).

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/gin-gonic/gin"
 
@@ -23,15 +24,21 @@ import (
 // for navigation events, so it passes with htmx (fragment swaps,
 // HX-Redirect) and without it (plain form posts).
 func TestBrowserLoginJourney(t *testing.T) {
+	exe := findChromium(t) // before anything else: skipping costs nothing
 	start := time.Now()
 	app := authtest.New(t, authtest.Options{Mount: func(s *auth.Service, e *gin.Engine) {
 		admin.NewSite(s, admin.Options{}).Mount(e)
 	}})
-	b := newBrowser(t, app.URL())
+	b := newBrowser(t, exe, app.URL())
 	t.Logf("screenshots go to %s", b.dir)
+	// GATEHOUSE_BROWSER_NO_HTMX=1 blocks htmx in the browser, to walk the
+	// plain-form path even when static/vendor/htmx.min.js exists.
 	_, htmxErr := os.Stat(filepath.Join("..", "static", "vendor", "htmx.min.js"))
-	htmx := htmxErr == nil
-	t.Logf("static/vendor/htmx.min.js present: %v", htmx)
+	noHTMX := os.Getenv("GATEHOUSE_BROWSER_NO_HTMX") == "1"
+	if noHTMX {
+		b.step("block htmx in the browser", network.SetBlockedURLs([]string{"*/htmx.min.js*"}))
+	}
+	t.Logf("static/vendor/htmx.min.js present: %v; blocked in the browser: %v", htmxErr == nil, noHTMX)
 
 	const adminTitle = "Site administration"
 
@@ -85,6 +92,8 @@ func TestBrowserLoginJourney(t *testing.T) {
 
 	// 2. /admin/ → login page; the password step.
 	openAdminAnonymous("first visit")
+	var htmx bool
+	b.step("see whether htmx is active", chromedp.Evaluate(`typeof window.htmx === "object"`, &htmx))
 	b.screenshot("01-login.png")
 	password("first login")
 
@@ -188,14 +197,6 @@ func TestBrowserLoginJourney(t *testing.T) {
 		chromedp.Evaluate(`document.documentElement.lang`, &lang),
 	)
 	b.screenshot("06-login-he.png")
-	var dbg string
-	var vp, full []byte
-	b.step("debug", chromedp.Evaluate(`JSON.stringify({sl: document.scrollingElement.scrollLeft, vv: [visualViewport.width, visualViewport.height, visualViewport.offsetLeft, visualViewport.pageLeft], dh: document.documentElement.scrollHeight, ih: innerHeight,
-	  r: ["header", ".brand", "main", ".card", "nav", ".skip", "form.lang-switch", "form.lang-switch button"].map(q => { const e = document.querySelector(q); return q + " " + (e ? JSON.stringify(e.getBoundingClientRect()) : "none") })})`, &dbg),
-		chromedp.CaptureScreenshot(&vp), chromedp.FullScreenshot(&full, 100))
-	os.WriteFile("/tmp/he-vp.png", vp, 0o644)
-	os.WriteFile("/tmp/he-full.png", full, 0o644)
-	t.Logf("DEBUG %s", dbg)
 	if _, err := os.Stat(filepath.Join("..", "locales", "active.he.toml")); err == nil {
 		if lang != "he" || dir != "rtl" {
 			t.Errorf(`the login page with ?lang=he has <html lang=%q dir=%q>, want lang="he" dir="rtl"`, lang, dir)
@@ -204,8 +205,16 @@ func TestBrowserLoginJourney(t *testing.T) {
 		t.Logf("locales/active.he.toml does not exist: the page fell back to lang=%q dir=%q; not asserted", lang, dir)
 	}
 
-	if ps := b.Problems(); len(ps) > 0 {
+	var ps []string
+	for _, p := range b.Problems() {
+		// Without htmx (not copied yet, or blocked) the layout's script tag fails to load: expected.
+		if !htmx && strings.Contains(p, "htmx.min.js") {
+			continue
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) > 0 {
 		t.Errorf("the pages logged errors in the browser during the journey:\n  %s", strings.Join(ps, "\n  "))
 	}
-	t.Logf("journey done in %v (htmx present: %v)", time.Since(start).Round(time.Millisecond), htmx)
+	t.Logf("journey done in %v (htmx active in the browser: %v)", time.Since(start).Round(time.Millisecond), htmx)
 }

@@ -93,13 +93,17 @@ func (t *throttle) begin(ctx context.Context, claims ...claim) error {
 
 func (t *throttle) claim(ctx context.Context, c claim) error {
 	db := t.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&throttleRow{Name: c.key}).Error; err != nil {
-		return fmt.Errorf("throttle: %w", err)
-	}
 	for range 5 {
 		var row throttleRow
-		if err := db.Where("name = ?", c.key).Take(&row).Error; err != nil {
+		if err := db.Where("name = ?", c.key).Limit(1).Find(&row).Error; err != nil {
 			return fmt.Errorf("throttle: %w", err)
+		}
+		if row.Name == "" {
+			// First attempt on this key: create the row, then read it again.
+			if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&throttleRow{Name: c.key}).Error; err != nil {
+				return fmt.Errorf("throttle: %w", err)
+			}
+			continue
 		}
 		now := t.now().UnixMilli()
 		if c.policy.Cap > 0 && row.Failures >= c.policy.Cap {
@@ -126,6 +130,7 @@ func (t *throttle) claim(ctx context.Context, c claim) error {
 // succeed gives back the attempts claimed on keys after a success.
 func (t *throttle) succeed(ctx context.Context, claims ...claim) error {
 	var errs []error
+	var resets []string
 	db := t.db.WithContext(ctx)
 	for _, c := range claims {
 		if c.policy.Forgive {
@@ -133,7 +138,11 @@ func (t *throttle) succeed(ctx context.Context, claims ...claim) error {
 				Update("failures", gorm.Expr("failures - 1")).Error)
 			continue
 		}
-		errs = append(errs, t.reset(ctx, c.key))
+		resets = append(resets, c.key)
+	}
+	if len(resets) > 0 {
+		errs = append(errs, db.Model(&throttleRow{}).Where("name IN ?", resets).
+			Updates(map[string]any{"failures": 0, "next_at": 0}).Error)
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,9 @@ import (
 )
 
 const defaultDB = "data/gatehouse.db"
+
+// maxSeconds is the longest duration setting time.Duration can hold.
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
 
 // dbFlag adds --db, defaulting to GATEHOUSE_DB.
 func (e *env) dbFlag(fs *flag.FlagSet) *string {
@@ -40,11 +44,16 @@ type site struct {
 
 // open opens the database, reads the settings and migrates.
 func (e *env) open(dsn string, dev bool) (*site, error) {
-	db, err := database.Open(dsn)
+	if dsn == "" {
+		return nil, errors.New("GATEHOUSE_DB is empty: give a SQLite file path or a postgres:// or mysql:// DSN")
+	}
+	// Settings first: a wrong or missing setting is named even when the
+	// database cannot be reached yet.
+	cfg, err := e.authConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := e.authConfig(dsn)
+	db, err := database.Open(dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +75,7 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 	dur := func(name string, dst *time.Duration) {
 		if v := e.getenv(name); v != "" {
 			n, err := strconv.ParseFloat(v, 64)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || math.IsNaN(n) || n > maxSeconds {
 				errs = append(errs, fmt.Errorf("%s: %q is not a number of seconds", name, v))
 				return
 			}
@@ -107,11 +116,12 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return cfg, err
 	}
-	key, err := e.secretKey(dsn)
-	if err != nil {
+	// Check everything but the key before a key file is generated.
+	probe := cfg
+	probe.SecretKey = make([]byte, 32)
+	if err := probe.Validate(); err != nil {
 		return cfg, err
 	}
-	cfg.SecretKey = key
 	if store := e.getenv("GATEHOUSE_SESSION_STORE"); store != "" && store != "db" {
 		if !strings.HasPrefix(store, "redis://") {
 			return cfg, fmt.Errorf("GATEHOUSE_SESSION_STORE: %q must be db or redis://host:port/N", store)
@@ -122,6 +132,11 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 		}
 		cfg.SessionBackend = r
 	}
+	key, err := e.secretKey(dsn)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SecretKey = key
 	return cfg, cfg.Validate()
 }
 
@@ -139,25 +154,60 @@ func (e *env) secretKey(dsn string) ([]byte, error) {
 		return nil, errors.New("GATEHOUSE_SECRET_KEY: required with a shared database; set the same value on every instance")
 	}
 	path := filepath.Join(filepath.Dir(dsn), "gatehouse.secret")
-	b, err := os.ReadFile(path)
-	if err == nil {
-		key := strings.TrimSpace(string(b))
-		if len(key) < 32 {
-			return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: the key file %s is too short; delete it to make a new one", path)
+	for range 3 {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			key := strings.TrimSpace(string(b))
+			if len(key) < 32 {
+				return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: the key file %s is too short; delete it to make a new one", path)
+			}
+			return []byte(key), nil
 		}
-		return []byte(key), nil
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
+		}
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, err
+		}
+		key := hex.EncodeToString(raw)
+		created, err := createOnce(path, []byte(key+"\n"))
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: cannot write %s: %w", path, err)
+		}
+		if created {
+			fmt.Fprintf(e.stderr, "Generated a secret key in %s (mode 0600). Keep it: it encrypts device keys.\n", path)
+			return []byte(key), nil
+		}
+		// Another start made the file first: use theirs.
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: %w", err)
+	return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: cannot read or create %s", path)
+}
+
+// createOnce writes a complete 0600 file at path unless path exists, so
+// two first starts never end up with different keys and no reader sees a
+// half-written file: the data goes to a temporary file that is then linked
+// into place, which fails when path exists.
+func createOnce(path string, data []byte) (bool, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
+	tmp, err := os.CreateTemp(dir, ".gatehouse.secret-*") // mode 0600
+	if err != nil {
+		return false, err
 	}
-	key := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_SECRET_KEY: cannot write %s: %w", path, err)
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	if err := errors.Join(werr, serr, tmp.Close()); err != nil {
+		return false, err
 	}
-	fmt.Fprintf(e.stderr, "Generated a secret key in %s (mode 0600). Keep it: it encrypts device keys.\n", path)
-	return []byte(key), nil
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }

@@ -30,7 +30,9 @@ func Kind(dsn string) string {
 // Open opens dsn. A SQLite file is created (with its folder) when missing and
 // runs in WAL mode with a busy timeout, so concurrent writers wait instead of failing.
 func Open(dsn string) (*gorm.DB, error) {
-	cfg := &gorm.Config{Logger: logger.Default.LogMode(logger.Silent), TranslateError: true}
+	cfg := &gorm.Config{Logger: logger.Default.LogMode(logger.Silent), TranslateError: true,
+		// Every write here is one statement or an explicit transaction.
+		SkipDefaultTransaction: true, PrepareStmt: true}
 	var dial gorm.Dialector
 	switch Kind(dsn) {
 	case "postgres":
@@ -51,7 +53,7 @@ func Open(dsn string) (*gorm.DB, error) {
 			}
 		}
 		d := dsn
-		d += sep(d) + "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+		d += sep(d) + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
 		dial = sqlite.Open(d)
 	}
 	db, err := gorm.Open(dial, cfg)
