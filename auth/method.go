@@ -143,10 +143,12 @@ func (s *Service) DefaultDevice(ctx context.Context, userID uint) (Device, error
 
 // deviceByKey finds a confirmed device of the user by key.
 func (s *Service) deviceByKey(ctx context.Context, userID uint, key string) (Device, error) {
-	if _, _, ok := splitKey(key); !ok {
+	code, _, ok := splitKey(key)
+	m := s.methods.byCode[code]
+	if !ok || m == nil {
 		return nil, nil
 	}
-	ds, err := s.Devices(ctx, userID)
+	ds, err := m.Devices(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -203,10 +203,24 @@ func createOnce(path string, data []byte) (bool, error) {
 	if err := errors.Join(werr, serr, tmp.Close()); err != nil {
 		return false, err
 	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return false, nil
-		}
+	err = os.Link(tmp.Name(), path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	// No hard links on this file system: exclusive create instead.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, werr = f.Write(data)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		os.Remove(path)
 		return false, err
 	}
 	return true, nil

@@ -647,6 +647,9 @@ func TestConfigErrors(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(wd, "gatehouse.secret")); err == nil {
 				t.Errorf("a key file was written into the working folder")
 			}
+			if _, err := os.Stat(filepath.Join(f.dir, "gatehouse.secret")); err == nil && tc.name != "serve bad address" {
+				t.Errorf("a start that fails on its settings generated a key file")
+			}
 		})
 	}
 
@@ -930,8 +933,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 var serveMu sync.Mutex // serve listens for SIGTERM process-wide: one at a time
 
