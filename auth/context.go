@@ -47,7 +47,7 @@ func (s *Service) loadUser() gin.HandlerFunc {
 		active := uid != 0 || sess.Get(kLoginUID) != nil || sess.Get(kSetupStep) != nil
 		if uid != 0 {
 			var u User
-			err := s.db.WithContext(c).Where("id = ?", uid).Take(&u).Error
+			err := s.db.WithContext(c.Request.Context()).Where("id = ?", uid).Take(&u).Error
 			switch {
 			case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (!u.IsActive || u.Epoch != sess.Get(kEpoch))):
 				session.Destroy(sess)
@@ -131,7 +131,7 @@ func (s *Service) OTPRequired(o GuardOptions) gin.HandlerFunc {
 		sess := ginsessions.Default(c)
 		pending, _ := s.pendingUser(c, sess)
 		if pending != nil && o.IfConfigured {
-			if d, err := s.DefaultDevice(c, pending.ID); err == nil && d == nil {
+			if d, err := s.DefaultDevice(c.Request.Context(), pending.ID); err == nil && d == nil {
 				c.Next()
 				return
 			}

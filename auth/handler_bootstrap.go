@@ -27,7 +27,7 @@ func (s *Service) bootstrapValid(c *gin.Context, token string) bool {
 		return false
 	}
 	var row bootstrapToken
-	err := s.db.WithContext(c).Where("hash = ? AND expires_at > ?", sha256Hex(token), s.clock.Now()).Take(&row).Error
+	err := s.db.WithContext(c.Request.Context()).Where("hash = ? AND expires_at > ?", sha256Hex(token), s.clock.Now()).Take(&row).Error
 	return err == nil
 }
 
@@ -68,12 +68,12 @@ func (s *Service) bootstrapPost(c *gin.Context) {
 		return
 	}
 	// Consume the link first: of two racing posts, one creates the user.
-	res := s.db.WithContext(c).Where("hash = ?", sha256Hex(d.Token)).Delete(&bootstrapToken{})
+	res := s.db.WithContext(c.Request.Context()).Where("hash = ?", sha256Hex(d.Token)).Delete(&bootstrapToken{})
 	if res.Error != nil || res.RowsAffected != 1 {
 		s.fail(c, http.StatusNotFound, "bootstrap_invalid")
 		return
 	}
-	if _, err := s.CreateUser(c, NewUser{Username: d.Username, Email: d.Email, Password: p1, Superuser: true}); err != nil {
+	if _, err := s.CreateUser(c.Request.Context(), NewUser{Username: d.Username, Email: d.Email, Password: p1, Superuser: true}); err != nil {
 		if errors.Is(err, ErrUserExists) || errors.Is(err, gorm.ErrDuplicatedKey) {
 			d.Error = l.T("username_taken")
 			s.renderBootstrap(c, d)

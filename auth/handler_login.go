@@ -38,6 +38,7 @@ type loginData struct {
 	Error     string
 	Message   string
 	Device    string // label of the device the token step asks for
+	Partial   string // template of the token form fields
 	Others    []choice
 	HasBackup bool
 }
@@ -56,7 +57,7 @@ func (s *Service) pendingUser(c *gin.Context, sess ginsessions.Session) (*User, 
 		return nil, when
 	}
 	var u User
-	if err := s.db.WithContext(c).Where("id = ?", uid).Take(&u).Error; err != nil {
+	if err := s.db.WithContext(c.Request.Context()).Where("id = ?", uid).Take(&u).Error; err != nil {
 		return nil, when
 	}
 	if !u.IsActive || u.Epoch != sess.Get(kLoginEpoch) {
@@ -92,12 +93,12 @@ func (s *Service) loginState(c *gin.Context, sess ginsessions.Session) (*loginSt
 	st.next, _ = sess.Get(kLoginNext).(string)
 	st.step, _ = sess.Get(kLoginStep).(string)
 	key, _ := sess.Get(kLoginDevice).(string)
-	d, err := s.deviceByKey(c, u.ID, key)
+	d, err := s.deviceByKey(c.Request.Context(), u.ID, key)
 	if err != nil {
 		return nil, err
 	}
 	if d == nil {
-		if d, err = s.DefaultDevice(c, u.ID); err != nil {
+		if d, err = s.DefaultDevice(c.Request.Context(), u.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -187,7 +188,7 @@ func (s *Service) loginPost(c *gin.Context) {
 	case stepToken:
 		s.loginToken(c, sess, st, d, "token-otp_token", st.device)
 	case stepBackup:
-		bd, err := s.deviceOf(c, st.user.ID, "backup")
+		bd, err := s.deviceOf(c.Request.Context(), st.user.ID, "backup")
 		if err != nil {
 			s.internalError(c, err)
 			return
@@ -225,7 +226,7 @@ func (s *Service) loginGoto(c *gin.Context, sess ginsessions.Session, st *loginS
 }
 
 func (s *Service) loginChoose(c *gin.Context, sess ginsessions.Session, st *loginState, d *loginData, key string) {
-	dev, err := s.deviceByKey(c, st.user.ID, key)
+	dev, err := s.deviceByKey(c.Request.Context(), st.user.ID, key)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -239,7 +240,26 @@ func (s *Service) loginChoose(c *gin.Context, sess ginsessions.Session, st *logi
 	if !s.saveSession(c, sess) {
 		return
 	}
+	s.challenge(c, st, d)
 	s.renderLogin(c, http.StatusOK, st, d)
+}
+
+// challenge asks a Challenger device to send its code; a condition the
+// user can act on (cooldown) becomes the form's error.
+func (s *Service) challenge(c *gin.Context, st *loginState, d *loginData) {
+	ch, ok := st.device.(Challenger)
+	if !ok {
+		return
+	}
+	if err := ch.Challenge(c, st.user); err != nil {
+		var ue *UserError
+		if errors.As(err, &ue) {
+			d.Error = ue.Message(c)
+			return
+		}
+		errLog(c, err)
+		d.Error = locale.From(c).T("challenge_failed")
+	}
 }
 
 func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *loginState, d *loginData) {
@@ -276,7 +296,7 @@ func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *lo
 	if next, ok := httpx.SafeRedirect(d.Next); ok {
 		sess.Set(kLoginNext, next)
 	}
-	dev, err := s.DefaultDevice(c, u.ID)
+	dev, err := s.DefaultDevice(c.Request.Context(), u.ID)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -296,6 +316,7 @@ func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *lo
 	}
 	st.step, st.user, st.device = stepToken, u, dev
 	d.Step = stepToken
+	s.challenge(c, st, d)
 	s.renderLogin(c, http.StatusOK, st, d)
 }
 
@@ -313,14 +334,14 @@ func (s *Service) passwordClaims(c *gin.Context, username string) []claim {
 // hash too, so timing does not reveal which usernames exist.
 func (s *Service) checkPassword(c *gin.Context, username, password string) (*User, error) {
 	claims := s.passwordClaims(c, username)
-	if err := s.thr.begin(c, claims...); err != nil {
+	if err := s.thr.begin(c.Request.Context(), claims...); err != nil {
 		return nil, err
 	}
 	if len(password) > 1024 {
 		return nil, ErrPasswordMismatch
 	}
 	var u User
-	err := s.db.WithContext(c).Where("username = ?", username).Limit(1).Find(&u).Error
+	err := s.db.WithContext(c.Request.Context()).Where("username = ?", username).Limit(1).Find(&u).Error
 	if err != nil {
 		return nil, err
 	}
@@ -328,13 +349,13 @@ func (s *Service) checkPassword(c *gin.Context, username, password string) (*Use
 	if u.ID == 0 {
 		hash = unusable
 	}
-	if err := s.hasher.Check(c, password, hash); err != nil {
+	if err := s.hasher.Check(c.Request.Context(), password, hash); err != nil {
 		return nil, err
 	}
 	if !u.IsActive {
 		return nil, ErrPasswordMismatch
 	}
-	return &u, s.thr.succeed(c, claims...)
+	return &u, s.thr.succeed(c.Request.Context(), claims...)
 }
 
 func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *loginState, d *loginData, field string, dev Device) {
@@ -345,7 +366,7 @@ func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *login
 		s.renderLogin(c, http.StatusOK, st, d)
 		return
 	}
-	if err := s.Verify(c, st.user, dev, token); err != nil {
+	if err := s.Verify(c.Request.Context(), st.user, dev, token); err != nil {
 		if msg, ok := verifyMessage(l, err); ok {
 			d.Error = msg
 			s.renderLogin(c, http.StatusOK, st, d)
@@ -413,7 +434,7 @@ func (s *Service) completeLogin(c *gin.Context, sess ginsessions.Session, u *Use
 	if !s.saveSession(c, sess) {
 		return false
 	}
-	if err := s.db.WithContext(c).Model(&User{}).Where("id = ?", u.ID).Update("last_login", now).Error; err != nil {
+	if err := s.db.WithContext(c.Request.Context()).Model(&User{}).Where("id = ?", u.ID).Update("last_login", now).Error; err != nil {
 		errLog(c, err)
 	}
 	s.fireVerified(c.Request, u, d)
@@ -423,9 +444,13 @@ func (s *Service) completeLogin(c *gin.Context, sess ginsessions.Session, u *Use
 func (s *Service) renderLogin(c *gin.Context, status int, st *loginState, d *loginData) {
 	l := locale.From(c)
 	d.Step = st.step
+	d.Partial = "token-code"
 	if st.user != nil && st.device != nil {
 		d.Device = st.device.Label(l)
-		ds, err := s.Devices(c, st.user.ID)
+		if tf, ok := st.device.(TokenForm); ok {
+			d.Partial = tf.TokenPartial()
+		}
+		ds, err := s.Devices(c.Request.Context(), st.user.ID)
 		if err != nil {
 			s.internalError(c, err)
 			return

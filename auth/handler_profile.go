@@ -23,7 +23,7 @@ type profileData struct {
 func (s *Service) profile(c *gin.Context) {
 	u := UserFrom(c)
 	l := locale.From(c)
-	ds, err := s.Devices(c, u.ID)
+	ds, err := s.Devices(c.Request.Context(), u.ID)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -38,7 +38,7 @@ func (s *Service) profile(c *gin.Context) {
 		}
 		d.Devices = append(d.Devices, dev.Label(l))
 	}
-	if d.BackupCount, err = s.BackupCount(c, u.ID); err != nil {
+	if d.BackupCount, err = s.BackupCount(c.Request.Context(), u.ID); err != nil {
 		s.internalError(c, err)
 		return
 	}
@@ -52,7 +52,7 @@ type backupData struct {
 }
 
 func (s *Service) backupGet(c *gin.Context) {
-	n, err := s.BackupCount(c, UserFrom(c).ID)
+	n, err := s.BackupCount(c.Request.Context(), UserFrom(c).ID)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -61,7 +61,7 @@ func (s *Service) backupGet(c *gin.Context) {
 }
 
 func (s *Service) backupPost(c *gin.Context) {
-	codes, err := s.GenerateBackupCodes(c, UserFrom(c).ID)
+	codes, err := s.GenerateBackupCodes(c.Request.Context(), UserFrom(c).ID)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -106,7 +106,7 @@ func (s *Service) disablePost(c *gin.Context) {
 		s.render.HTML(c, http.StatusOK, "account/disable.html", "disable", s.View(c, l.T("disable_title"), d))
 		return
 	}
-	if err := s.DisableTwoFactor(c, u); err != nil {
+	if err := s.DisableTwoFactor(c.Request.Context(), u); err != nil {
 		s.internalError(c, err)
 		return
 	}

@@ -24,7 +24,7 @@ func (s *Service) qrcode(c *gin.Context) {
 		s.fail(c, http.StatusNotFound, "error_not_found")
 		return
 	}
-	data, err := e.SetupView(c, u, id)
+	data, err := e.SetupView(c.Request.Context(), u, id)
 	if err != nil {
 		s.fail(c, http.StatusNotFound, "error_not_found")
 		return

@@ -66,7 +66,7 @@ func (s *Service) setupGet(c *gin.Context) {
 		return
 	}
 	if !forced {
-		if d, err := s.DefaultDevice(c, u.ID); err != nil || d != nil {
+		if d, err := s.DefaultDevice(c.Request.Context(), u.ID); err != nil || d != nil {
 			if err != nil {
 				s.internalError(c, err)
 				return
@@ -153,7 +153,7 @@ func (s *Service) validSetupStep(step string) bool {
 }
 
 func (s *Service) beginEnrol(c *gin.Context, sess ginsessions.Session, u *User, forced bool, e Enroller) {
-	id, err := e.BeginSetup(c, u)
+	id, err := e.BeginSetup(c.Request.Context(), u)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -179,7 +179,7 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 		s.fail(c, http.StatusBadRequest, "error_bad_step")
 		return
 	}
-	dev, err := e.PendingDevice(c, u, id)
+	dev, err := e.PendingDevice(c.Request.Context(), u, id)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		// Replaced in another tab, or already confirmed: start the method again.
 		s.beginEnrol(c, sess, u, forced, e)
@@ -197,7 +197,7 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 	}
 	// The confirming token goes through Verify, so it is consumed: it
 	// cannot be replayed to log in.
-	if err := s.Verify(c, u, dev, token); err != nil {
+	if err := s.Verify(c.Request.Context(), u, dev, token); err != nil {
 		if msg, ok := verifyMessage(l, err); ok {
 			d.Error = msg
 			s.renderSetup(c, sess, u, forced, d)
@@ -206,7 +206,7 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 		s.internalError(c, err)
 		return
 	}
-	if err := e.Confirm(c, u, id); err != nil {
+	if err := e.Confirm(c.Request.Context(), u, id); err != nil {
 		s.internalError(c, err)
 		return
 	}
@@ -242,7 +242,7 @@ func (s *Service) renderSetup(c *gin.Context, sess ginsessions.Session, u *User,
 		if e == nil || e.SetupStep() != d.Step {
 			d.Step = setupWelcome
 		} else {
-			data, err := e.SetupView(c, u, id)
+			data, err := e.SetupView(c.Request.Context(), u, id)
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				s.beginEnrol(c, sess, u, forced, e)
 				return

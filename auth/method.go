@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/internal/locale"
@@ -175,3 +176,37 @@ func (s *Service) deviceOf(ctx context.Context, userID uint, code string) (Devic
 
 // formValue is a small helper for Enrollers reading posted values.
 func formValue(f url.Values, k string) string { return strings.TrimSpace(f.Get(k)) }
+
+// TokenForm is a Device whose token step needs form fields of its own (a
+// WebAuthn ceremony, a YubiKey); TokenPartial names the template that draws
+// them. Without it the step shows a numeric code field ("token-code").
+// Whatever the form, the answer is posted as token-otp_token.
+type TokenForm interface {
+	TokenPartial() string
+}
+
+// Challenger is a Device that must send the user something first (SMS,
+// voice call, email). The login wizard calls Challenge when the device
+// becomes the one asked for.
+type Challenger interface {
+	Challenge(c *gin.Context, u *User) error
+}
+
+// Router is a Method with HTTP endpoints of its own (WebAuthn ceremony
+// endpoints, gateway callbacks). Routes are added by Engine, inside the
+// session and language middleware.
+type Router interface {
+	Routes(r gin.IRouter)
+}
+
+// UserError is an error with a translated message for the user; methods
+// return it for conditions the user can act on (cooldown, wrong number).
+type UserError struct {
+	ID   string // message id
+	Args []any  // name, value pairs for the message's placeholders
+}
+
+func (e *UserError) Error() string { return "user error: " + e.ID }
+
+// Message translates the error in the request's language.
+func (e *UserError) Message(c *gin.Context) string { return locale.From(c).T(e.ID, e.Args...) }

@@ -171,6 +171,11 @@ func (s *Service) routes(e *gin.Engine) {
 	verified.POST("/backup/tokens/", s.backupPost)
 	verified.GET("/disable/", s.disableGet)
 	verified.POST("/disable/", s.disablePost)
+	for _, m := range s.methods.methods {
+		if r, ok := m.(Router); ok {
+			r.Routes(e)
+		}
+	}
 }
 
 // templateFuncs are the helpers templates may call; none returns template.HTML.

@@ -47,13 +47,20 @@ func (r *Renderer) set(page string) (*template.Template, error) {
 			return t, nil
 		}
 	}
-	t := template.New(page).Funcs(r.funcs)
+	t := template.New(page).Funcs(r.funcs).Funcs(template.FuncMap{"partial": func(string, any) (template.HTML, error) { return "", nil }})
 	for _, pattern := range append(append([]string{}, Shared...), page) {
 		var err error
 		if t, err = t.ParseFS(r.fsys, pattern); err != nil {
 			return nil, fmt.Errorf("render: %s: %w", page, err)
 		}
 	}
+	// partial renders a template of this set by a name known only at run
+	// time (a method's token form); its output was escaped by html/template.
+	t.Funcs(template.FuncMap{"partial": func(name string, data any) (template.HTML, error) {
+		var b bytes.Buffer
+		err := t.ExecuteTemplate(&b, name, data)
+		return template.HTML(b.String()), err //nolint:gosec // output of html/template itself
+	}})
 	r.mu.Lock()
 	r.sets[page] = t
 	r.mu.Unlock()
