@@ -17,7 +17,9 @@ import (
 func (s *Service) Seal(plain []byte, context string) []byte { return s.keys.seal(plain, context) }
 
 // Open decrypts what Seal sealed with the same context.
-func (s *Service) Open(sealed []byte, context string) ([]byte, error) { return s.keys.open(sealed, context) }
+func (s *Service) Open(sealed []byte, context string) ([]byte, error) {
+	return s.keys.open(sealed, context)
+}
 
 // MAC is a keyed hash (HMAC-SHA256, hex) under a key derived from the site
 // secret; methods use it to store one-time codes as hashes.
