@@ -52,6 +52,7 @@ type Service struct {
 	sessions *session.Store
 	backend  SessionBackend
 	verified []UserVerifiedFunc
+	events   []EventFunc
 }
 
 // New checks cfg (filling the seed's defaults) and returns a Service over db
@@ -105,7 +106,7 @@ func (s *Service) Catalog() *locale.Catalog { return s.catalog }
 
 // Migrate creates or updates every table auth and its methods need.
 func (s *Service) Migrate(ctx context.Context) error {
-	models := []any{&User{}, &Group{}, &Permission{}, &bootstrapToken{}, &throttleRow{}}
+	models := []any{&User{}, &Group{}, &Permission{}, &bootstrapToken{}, &throttleRow{}, &Event{}}
 	if _, ok := s.backend.(*session.DB); ok {
 		models = append(models, &session.Record{})
 	}

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the active.*.toml files.
 //
-//go:embed active.*.toml
+//go:embed *.toml
 var FS embed.FS

@@ -35,6 +35,10 @@ func (e *env) dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", def, "database: SQLite file path, postgres:// or mysql:// DSN (GATEHOUSE_DB)")
 }
 
+// plugins configure optional second-factor methods from GATEHOUSE_*
+// settings; each method's file adds itself in an init function.
+var plugins []func(e *env, a *auth.Service) error
+
 // site is an opened database with its services.
 type site struct {
 	db    *gorm.DB
@@ -61,6 +65,11 @@ func (e *env) open(dsn string, dev bool) (*site, error) {
 	a, err := auth.New(db, cfg)
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range plugins {
+		if err := p(e, a); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.Migrate(contextBG()); err != nil {
 		return nil, err

@@ -47,12 +47,12 @@ func Load(fsys fs.FS) (*Catalog, error) {
 func (c *Catalog) Reload() error {
 	bundle := i18n.NewBundle(language.English)
 	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
-	files, err := fs.Glob(c.fsys, "active.*.toml")
+	files, err := fs.Glob(c.fsys, "*.*.toml")
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("locale: no active.*.toml files")
+		return fmt.Errorf("locale: no <name>.<lang>.toml files")
 	}
 	for _, f := range files {
 		if _, err := bundle.LoadMessageFileFS(c.fsys, f); err != nil {

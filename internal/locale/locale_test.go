@@ -61,11 +61,22 @@ func TestLanguageChoice(t *testing.T) {
 
 type message map[string]string
 
-func readCatalog(t *testing.T, path string) map[string]message {
+// readCatalog reads every <name>.<tag>.toml file of one language.
+func readCatalog(t *testing.T, tag string) map[string]message {
 	t.Helper()
 	out := map[string]message{}
-	if _, err := toml.DecodeFS(locales.FS, path, &out); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	files, _ := fs.Glob(locales.FS, "*."+tag+".toml")
+	for _, f := range files {
+		part := map[string]message{}
+		if _, err := toml.DecodeFS(locales.FS, f, &part); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for id, m := range part {
+			if _, dup := out[id]; dup {
+				t.Errorf("%s: message %s defined twice", f, id)
+			}
+			out[id] = m
+		}
 	}
 	return out
 }
@@ -96,11 +107,11 @@ var pluralForms = map[string][]string{"en": {"one", "other"}, "de": {"one", "oth
 // TestCatalogsComplete: every language has every English message with the
 // same placeholders and all its plural categories.
 func TestCatalogsComplete(t *testing.T) {
-	en := readCatalog(t, "active.en.toml")
+	en := readCatalog(t, "en")
 	files, _ := fs.Glob(locales.FS, "active.*.toml")
 	for _, f := range files {
 		tag := strings.TrimSuffix(strings.TrimPrefix(f, "active."), ".toml")
-		cat := readCatalog(t, f)
+		cat := readCatalog(t, tag)
 		for id, src := range en {
 			if src["description"] == "" && tag == "en" {
 				t.Errorf("en: %s has no description for translators", id)
@@ -131,7 +142,7 @@ func TestCatalogsComplete(t *testing.T) {
 
 // TestEveryUsedMessageExists scans templates and Go code for message ids.
 func TestEveryUsedMessageExists(t *testing.T) {
-	en := readCatalog(t, "active.en.toml")
+	en := readCatalog(t, "en")
 	patterns := []*regexp.Regexp{
 		regexp.MustCompile(`\.T "([a-z0-9_]+)"`),
 		regexp.MustCompile(`\.T\("([a-z0-9_]+)"`),
