@@ -19,6 +19,8 @@ const (
 	setupCompleteURL = "/account/two_factor/setup/complete/"
 	setupWelcome     = "welcome"
 	setupMethod      = "method"
+	// setupValidation asks for the code a Stepper sent (SMS, call, email).
+	setupValidation = "validation"
 )
 
 // methodChoice is one radio button of the method step.
@@ -141,7 +143,7 @@ func (s *Service) setupPost(c *gin.Context) {
 }
 
 func (s *Service) validSetupStep(step string) bool {
-	if step == setupWelcome || step == setupMethod {
+	if step == setupWelcome || step == setupMethod || step == setupValidation {
 		return true
 	}
 	for _, e := range s.methods.enrollers() {
@@ -175,8 +177,29 @@ func (s *Service) pendingEnrol(sess ginsessions.Session) (Enroller, uint) {
 func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User, forced bool, d *setupData) {
 	l := locale.From(c)
 	e, id := s.pendingEnrol(sess)
-	if e == nil || e.SetupStep() != d.Step {
+	stepper, isStepper := e.(Stepper)
+	if e == nil || (e.SetupStep() != d.Step && !(isStepper && d.Step == setupValidation)) {
 		s.fail(c, http.StatusBadRequest, "error_bad_step")
+		return
+	}
+	if isStepper && d.Step == e.SetupStep() {
+		// The method's own form (a phone number, an address): it sends
+		// the code, then the wizard asks for it.
+		if err := stepper.SetupSubmit(c, u, id); err != nil {
+			var ue *UserError
+			if !errors.As(err, &ue) {
+				s.internalError(c, err)
+				return
+			}
+			d.Error = ue.Message(c)
+		} else {
+			d.Step = setupValidation
+			sess.Set(kSetupStep, setupValidation)
+			if !s.saveSession(c, sess) {
+				return
+			}
+		}
+		s.renderSetup(c, sess, u, forced, d)
 		return
 	}
 	dev, err := e.PendingDevice(c.Request.Context(), u, id)
@@ -239,7 +262,8 @@ func (s *Service) renderSetup(c *gin.Context, sess ginsessions.Session, u *User,
 	v := s.View(c, l.T("setup_title"), d)
 	if d.Step != setupWelcome && d.Step != setupMethod {
 		e, id := s.pendingEnrol(sess)
-		if e == nil || e.SetupStep() != d.Step {
+		_, isStepper := e.(Stepper)
+		if e == nil || (e.SetupStep() != d.Step && !(isStepper && d.Step == setupValidation)) {
 			d.Step = setupWelcome
 		} else {
 			data, err := e.SetupView(c.Request.Context(), u, id)
@@ -251,7 +275,7 @@ func (s *Service) renderSetup(c *gin.Context, sess ginsessions.Session, u *User,
 				s.internalError(c, err)
 				return
 			}
-			d.Enroll, d.Field, d.Partial, d.Method = data, e.TokenField(), "setup-"+e.SetupStep(), e.Code()
+			d.Enroll, d.Field, d.Partial, d.Method = data, e.TokenField(), "setup-"+d.Step, e.Code()
 			v.NoStore = true // the step shows a secret
 		}
 	}

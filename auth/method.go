@@ -177,6 +177,17 @@ func (s *Service) deviceOf(ctx context.Context, userID uint, code string) (Devic
 // formValue is a small helper for Enrollers reading posted values.
 func formValue(f url.Values, k string) string { return strings.TrimSpace(f.Get(k)) }
 
+// Stepper is an Enroller whose setup step is a form of its own before the
+// code (a phone number, an email address). The wizard calls SetupSubmit for
+// posts of the method's step; on success the code has been sent and the
+// wizard moves to the "validation" step (partial "setup-validation"), whose
+// token field is the Enroller's TokenField ("validation-token"). A
+// *UserError keeps the user on the method's step with its message.
+type Stepper interface {
+	Enroller
+	SetupSubmit(c *gin.Context, u *User, deviceID uint) error
+}
+
 // TokenForm is a Device whose token step needs form fields of its own (a
 // WebAuthn ceremony, a YubiKey); TokenPartial names the template that draws
 // them. Without it the step shows a numeric code field ("token-code").
