@@ -66,3 +66,29 @@ func (s *Service) Budget(ctx context.Context, key string, max int, window time.D
 	slot := s.clock.Now().UnixNano() / int64(window)
 	return s.thr.claim(ctx, claim{key: fmt.Sprintf("budget/%s/%d", key, slot), policy: Policy{Cap: max}})
 }
+
+const flashKey = "_flash"
+
+// Flash queues a message for the user's next page (after a redirect).
+func Flash(c *gin.Context, msg string) {
+	s := ginsessions.Default(c)
+	s.AddFlash(msg, flashKey)
+	_ = s.Save()
+}
+
+// flashes takes the queued messages; the page that shows them consumes them.
+func flashes(c *gin.Context) []string {
+	s := ginsessions.Default(c)
+	raw := s.Flashes(flashKey)
+	if len(raw) == 0 {
+		return nil
+	}
+	_ = s.Save()
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		if m, ok := r.(string); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}

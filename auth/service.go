@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,7 +183,19 @@ func (s *Service) routes(e *gin.Engine) {
 // templateFuncs are the helpers templates may call; none returns template.HTML.
 func (s *Service) templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"add": func(a, b int) int { return a + b },
+		"add":      func(a, b int) int { return a + b },
+		"contains": slices.Contains[[]string],
+		"inputType": func(kind string) string {
+			switch kind {
+			case "int", "float", "decimal":
+				return "number"
+			case "date":
+				return "date"
+			case "datetime":
+				return "datetime-local"
+			}
+			return "text"
+		},
 	}
 }
 
@@ -193,6 +206,7 @@ func (s *Service) View(c *gin.Context, title string, data any) *render.View {
 		Query: render.QueryWithout(c, "lang"), Title: title, D: data}
 	if u := UserFrom(c); u != nil {
 		v.User = u
+		v.Messages = flashes(c)
 	}
 	return v
 }

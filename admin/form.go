@@ -1,0 +1,589 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/locale"
+	"github.com/gatehouse/gatehouse/internal/render"
+)
+
+// formField is one input of a change form.
+type formField struct {
+	Name, Label, Kind string
+	Value             string   // the input's value
+	Values            []string // selected ids of a many-to-many
+	Options           []relatedRow
+	Required          bool
+	ReadOnly          bool
+	Error             string
+	AutoURL           string // autocomplete endpoint of a large foreign key
+	Display           string // read-only text
+}
+
+type fieldsetView struct {
+	Title  string
+	Fields []*formField
+}
+
+// formData is the add/change page's data.
+type formData struct {
+	Model, ModelPlural string
+	ListURL, Action    string
+	IsAdd              bool
+	Object             string
+	Fieldsets          []fieldsetView
+	Errors             []string
+	HistoryURL         string
+	DeleteURL          string
+	CanSave            bool
+	Inlines            []inlineView
+}
+
+func (s *Site) addForm(c *gin.Context, m *model) {
+	obj := m.newOne()
+	s.renderForm(c, m, obj, true, nil, nil, http.StatusOK)
+}
+
+func (s *Site) changeForm(c *gin.Context, m *model, obj any) {
+	s.renderForm(c, m, obj, false, nil, nil, http.StatusOK)
+}
+
+func (s *Site) addPost(c *gin.Context, m *model) { s.save(c, m, m.newOne(), true) }
+
+func (s *Site) changePost(c *gin.Context, m *model, obj any) { s.save(c, m, obj, false) }
+
+// fieldErrors maps a column to its translated error; key "" is the form's.
+type fieldErrors map[string]string
+
+func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
+	l := locale.From(c)
+	form := c.Request.PostForm
+	m2m, changed, errs := m.bind(c, l, obj, form)
+	if len(errs) == 0 && m.hooks.validate != nil {
+		for k, v := range m.hooks.validate(c, obj) {
+			errs[k] = v
+		}
+	}
+	if len(errs) == 0 {
+		errs = m.checkUnique(c, l, obj, created)
+	}
+	var inl []inlineChange
+	if len(errs) == 0 {
+		var ierrs fieldErrors
+		inl, ierrs = m.bindInlines(c, l, obj, form)
+		for k, v := range ierrs {
+			errs[k] = v
+		}
+	}
+	if len(errs) == 0 {
+		err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error {
+			if m.hooks.beforeSave != nil {
+				if err := m.hooks.beforeSave(c, obj, created); err != nil {
+					return &hookError{err}
+				}
+			}
+			if err := m.write(tx, obj, created, m2m); err != nil {
+				return err
+			}
+			return m.writeInlines(tx, obj, inl)
+		})
+		var he *hookError
+		switch {
+		case err == nil:
+		case errors.As(err, &he):
+			errs[""] = he.err.Error()
+		case errors.Is(err, gorm.ErrDuplicatedKey):
+			errs[""] = l.T("admin_duplicate")
+		default:
+			s.serverError(c, err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		// 200 with the form again: htmx swaps 2xx, so errors show in place.
+		s.renderForm(c, m, obj, created, form, errs, http.StatusOK)
+		return
+	}
+	if m.hooks.afterSave != nil {
+		m.hooks.afterSave(c, obj, created)
+	}
+	id := m.idOf(c, obj)
+	action, msg := actionChange, "admin_changed"
+	if created {
+		action, msg = actionAddition, "admin_added"
+		changed = nil
+	}
+	for _, ic := range inl {
+		changed = append(changed, ic.summary)
+	}
+	if created || len(changed) > 0 {
+		s.logAction(c, m, id, reprOf(obj, m.verbose, id), action, changed)
+	}
+	auth.Flash(c, l.T(msg, "Name", tr(l, m.verbose, m.verbose), "Object", reprOf(obj, m.verbose, id)))
+	switch {
+	case form.Has("_continue"):
+		render.Redirect(c, m.url(id+"/change/"))
+	case form.Has("_addanother"):
+		render.Redirect(c, m.url("add/"))
+	default:
+		render.Redirect(c, m.url(""))
+	}
+}
+
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return e.err.Error() }
+
+// write inserts or updates only the editable columns, then replaces
+// many-to-many links.
+func (m *model) write(tx *gorm.DB, obj any, created bool, m2m map[string][]any) error {
+	var cols []string
+	for _, c := range m.editable() {
+		if c.kind != "m2m" {
+			cols = append(cols, c.field.Name)
+		}
+	}
+	var err error
+	if created {
+		// Insert the editable columns even when zero (an unticked box must
+		// not fall back to a column default), plus whatever hooks set.
+		rv := reflect.ValueOf(obj).Elem()
+		for _, f := range m.schema.Fields {
+			if _, zero := f.ValueOf(tx.Statement.Context, rv); !zero && f.DBName != "" && !slices.Contains(cols, f.Name) {
+				cols = append(cols, f.Name)
+			}
+		}
+		zeros := m.zeroDefaults(tx, obj)
+		if err = tx.Select(cols).Omit(clause.Associations).Create(obj).Error; err == nil && len(zeros) > 0 {
+			// GORM inserted the column default for these zero values (and
+			// copied it into obj): put the zeros back.
+			err = tx.Model(obj).UpdateColumns(zeros).Error
+		}
+	} else if len(cols) > 0 {
+		err = tx.Model(obj).Omit(clause.Associations).Select(cols).Updates(obj).Error
+	}
+	if err != nil {
+		return err
+	}
+	for name, rows := range m2m {
+		if err := tx.Model(obj).Omit(m.cols[name].rel.Name + ".*").Association(m.cols[name].rel.Name).Replace(rows...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// zeroDefaults lists editable columns whose value is zero while the column
+// has a default: GORM would insert the default instead (an unticked box on
+// a default-true column).
+func (m *model) zeroDefaults(tx *gorm.DB, obj any) map[string]any {
+	rv := reflect.ValueOf(obj).Elem()
+	zeros := map[string]any{}
+	for _, c := range m.editable() {
+		if c.field == nil || !c.field.HasDefaultValue {
+			continue
+		}
+		if v, zero := c.field.ValueOf(tx.Statement.Context, rv); zero {
+			zeros[c.name] = v
+		}
+	}
+	return zeros
+}
+
+func (m *model) idOf(c *gin.Context, obj any) string {
+	id, _ := m.pk.ValueOf(c.Request.Context(), reflect.ValueOf(obj).Elem())
+	return fmt.Sprint(id)
+}
+
+// bind sets the declared, editable columns of obj from form. Undeclared
+// and read-only fields in the post are ignored. It returns the related
+// rows of many-to-many fields, the labels of changed fields and errors.
+func (m *model) bind(c *gin.Context, l *locale.Lang, obj any, form url.Values) (map[string][]any, []string, fieldErrors) {
+	ctx := c.Request.Context()
+	rv := reflect.ValueOf(obj).Elem()
+	errs := fieldErrors{}
+	m2m := map[string][]any{}
+	var changed []string
+	for _, col := range m.editable() {
+		raw := form.Get(col.name)
+		if col.kind == "m2m" {
+			rows, err := m.site.loadRelated(c, col, form[col.name])
+			if err != "" {
+				errs[col.name] = l.T(err)
+				continue
+			}
+			m2m[col.name] = rows
+			continue
+		}
+		val, msg := m.parseValue(c, col, raw, form.Has(col.name))
+		if msg != "" {
+			errs[col.name] = l.T(msg, "Max", col.size)
+			continue
+		}
+		fv := col.field.ReflectValueOf(ctx, rv)
+		before := fmt.Sprint(fv.Interface())
+		assign(fv, val)
+		if fmt.Sprint(fv.Interface()) != before {
+			changed = append(changed, m.label(l, col.name))
+		}
+	}
+	return m2m, changed, errs
+}
+
+// parseValue parses one posted value by column kind; the second result is
+// a message id when it does not parse or is missing.
+func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool) (any, string) {
+	if col.kind == "bool" {
+		return raw == "on" || raw == "1" || raw == "true", ""
+	}
+	if col.kind != "text" && col.kind != "textarea" {
+		raw = strings.TrimSpace(raw)
+	}
+	if raw == "" || (col.kind != "text" && col.kind != "textarea" && !present) {
+		if col.required {
+			return nil, "admin_required"
+		}
+		return nil, ""
+	}
+	switch col.kind {
+	case "text", "textarea":
+		if strings.TrimSpace(raw) == "" && col.required {
+			return nil, "admin_required"
+		}
+		if col.size > 0 && utf8.RuneCountInString(raw) > col.size {
+			return nil, "admin_too_long"
+		}
+		return raw, ""
+	case "int":
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return nil, "admin_not_integer"
+		}
+		return n, ""
+	case "float", "decimal":
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || strings.ContainsAny(raw, "eEnN") {
+			return nil, "admin_not_number"
+		}
+		if col.kind == "decimal" && col.scale > 0 {
+			if _, frac, ok := strings.Cut(raw, "."); ok && len(frac) > col.scale {
+				return nil, "admin_too_many_decimals"
+			}
+		}
+		return f, ""
+	case "date":
+		t, err := time.Parse(time.DateOnly, raw)
+		if err != nil {
+			return nil, "admin_not_date"
+		}
+		return t, ""
+	case "datetime":
+		t, err := time.Parse("2006-01-02T15:04", raw)
+		if err != nil {
+			return nil, "admin_not_datetime"
+		}
+		return t, ""
+	case "choice":
+		if !slices.ContainsFunc(col.choices, func(ch Choice) bool { return ch.Value == raw }) {
+			return nil, "admin_bad_choice"
+		}
+		return raw, ""
+	case "fk":
+		id, err := parseID(raw)
+		if err != nil {
+			return nil, "admin_bad_choice"
+		}
+		var n int64
+		if err := m.site.db().WithContext(c.Request.Context()).Table(col.rel.FieldSchema.Table).
+			Where(clause.Eq{Column: clause.Column{Name: col.rel.FieldSchema.PrioritizedPrimaryField.DBName}, Value: id}).Count(&n).Error; err != nil || n == 0 {
+			return nil, "admin_bad_choice"
+		}
+		return id, ""
+	}
+	return nil, "admin_bad_choice"
+}
+
+// assign stores val (nil for empty) into a field, converting numbers and
+// allocating pointers.
+func assign(fv reflect.Value, val any) {
+	if val == nil {
+		fv.Set(reflect.Zero(fv.Type()))
+		return
+	}
+	t := fv.Type()
+	target := t
+	if t.Kind() == reflect.Pointer {
+		target = t.Elem()
+	}
+	v := reflect.ValueOf(val)
+	if !v.Type().AssignableTo(target) {
+		v = v.Convert(target)
+	}
+	if t.Kind() == reflect.Pointer {
+		p := reflect.New(target)
+		p.Elem().Set(v)
+		fv.Set(p)
+		return
+	}
+	fv.Set(v)
+}
+
+// loadRelated loads the rows of a many-to-many post; any unknown id is an error.
+func (s *Site) loadRelated(c *gin.Context, col *column, raw []string) ([]any, string) {
+	rs := col.rel.FieldSchema
+	var ids []uint
+	for _, r := range raw {
+		id, err := parseID(r)
+		if err != nil {
+			return nil, "admin_bad_choice"
+		}
+		ids = append(ids, id)
+	}
+	slice := reflect.New(reflect.SliceOf(rs.ModelType))
+	if len(ids) > 0 {
+		if err := s.db().WithContext(c.Request.Context()).Where(clause.IN{Column: clause.Column{Name: rs.PrioritizedPrimaryField.DBName}, Values: toAny(ids)}).Find(slice.Interface()).Error; err != nil {
+			return nil, "admin_bad_choice"
+		}
+	}
+	if slice.Elem().Len() != len(slices.Compact(slices.Sorted(slices.Values(ids)))) {
+		return nil, "admin_bad_choice"
+	}
+	out := make([]any, slice.Elem().Len())
+	for i := range out {
+		out[i] = slice.Elem().Index(i).Addr().Interface()
+	}
+	return out, ""
+}
+
+func toAny(ids []uint) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// checkUnique turns a would-be unique violation into an error on its field.
+func (m *model) checkUnique(c *gin.Context, l *locale.Lang, obj any, created bool) fieldErrors {
+	errs := fieldErrors{}
+	rv := reflect.ValueOf(obj).Elem()
+	for _, col := range m.editable() {
+		if !col.unique || col.field == nil {
+			continue
+		}
+		val, zero := col.field.ValueOf(c.Request.Context(), rv)
+		if zero {
+			continue
+		}
+		q := m.site.db().WithContext(c.Request.Context()).Table(m.schema.Table).Where(clause.Eq{Column: clause.Column{Name: col.name}, Value: val})
+		if !created {
+			id, _ := m.pk.ValueOf(c.Request.Context(), rv)
+			q = q.Where(clause.Neq{Column: clause.Column{Name: m.pk.DBName}, Value: id})
+		}
+		var n int64
+		if err := q.Count(&n).Error; err == nil && n > 0 {
+			errs[col.name] = l.T("admin_unique", "Name", tr(l, m.verbose, m.verbose), "Field", m.label(l, col.name))
+		}
+	}
+	return errs
+}
+
+func (s *Site) renderForm(c *gin.Context, m *model, obj any, isAdd bool, posted url.Values, errs fieldErrors, status int) {
+	l := locale.From(c)
+	verbose := tr(l, m.verbose, m.verbose)
+	d := &formData{Model: verbose, ModelPlural: tr(l, m.plural, m.plural), ListURL: m.url(""), IsAdd: isAdd}
+	d.CanSave = (isAdd && s.can(c, m, "add")) || (!isAdd && s.can(c, m, "change"))
+	if isAdd {
+		d.Action = m.url("add/")
+	} else {
+		id := m.idOf(c, obj)
+		d.Object = reprOf(obj, m.verbose, id)
+		d.Action = m.url(id + "/change/")
+		d.HistoryURL = m.url(id + "/history/")
+		if s.can(c, m, "delete") {
+			d.DeleteURL = m.url(id + "/delete/")
+		}
+	}
+	rv := reflect.ValueOf(obj).Elem()
+	for _, fs := range m.opts.fieldsets {
+		fsv := fieldsetView{Title: tr(l, fs.Title, fs.Title)}
+		for _, name := range fs.Fields {
+			if !slices.Contains(m.formCols, name) {
+				continue
+			}
+			f, err := s.formFieldOf(c, l, m, m.cols[name], rv, posted, !d.CanSave)
+			if err != nil {
+				s.serverError(c, err)
+				return
+			}
+			f.Error = errs[name]
+			fsv.Fields = append(fsv.Fields, f)
+		}
+		d.Fieldsets = append(d.Fieldsets, fsv)
+	}
+	if e := errs[""]; e != "" {
+		d.Errors = append(d.Errors, e)
+	}
+	if len(errs) > 0 {
+		d.Errors = append([]string{l.T("admin_fix_errors")}, d.Errors...)
+	}
+	var err error
+	if d.Inlines, err = s.inlineViews(c, l, m, obj, isAdd, posted, errs); err != nil {
+		s.serverError(c, err)
+		return
+	}
+	title := l.T("admin_add_title", "Name", verbose)
+	if !isAdd {
+		title = l.T("admin_change_title", "Name", verbose)
+	}
+	s.auth.HTML(c, status, "admin/change_form.html", "change-form", s.auth.View(c, title, d))
+}
+
+func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column, rv reflect.Value, posted url.Values, readOnly bool) (*formField, error) {
+	ctx := c.Request.Context()
+	f := &formField{Name: col.name, Label: m.label(l, col.name), Kind: col.kind, Required: col.required, ReadOnly: col.readOnly || readOnly}
+	switch col.kind {
+	case "m2m":
+		rows, err := s.related(c, col, "", 500)
+		if err != nil {
+			return nil, err
+		}
+		f.Options = rows
+		if posted != nil {
+			f.Values = posted[col.name]
+		} else {
+			rel := rv.FieldByName(col.rel.Name)
+			if rel.Len() == 0 && rv.Addr().Interface() != nil {
+				// Not preloaded: load the current links.
+				tmp := reflect.New(rv.Type())
+				tmp.Elem().Set(rv)
+				_ = s.db().WithContext(ctx).Model(tmp.Interface()).Association(col.rel.Name).Find(tmp.Elem().FieldByName(col.rel.Name).Addr().Interface())
+				rel = tmp.Elem().FieldByName(col.rel.Name)
+			}
+			for i := 0; i < rel.Len(); i++ {
+				e := rel.Index(i)
+				if e.Kind() == reflect.Pointer {
+					e = e.Elem()
+				}
+				id, _ := col.rel.FieldSchema.PrioritizedPrimaryField.ValueOf(ctx, e)
+				f.Values = append(f.Values, fmt.Sprint(id))
+			}
+		}
+		if f.ReadOnly {
+			var names []string
+			for _, o := range f.Options {
+				if slices.Contains(f.Values, o.Value) {
+					names = append(names, o.Label)
+				}
+			}
+			f.Display = strings.Join(names, ", ")
+		}
+		return f, nil
+	}
+	if posted != nil && !col.readOnly {
+		f.Value = posted.Get(col.name)
+	} else {
+		val, zero := col.field.ValueOf(ctx, rv)
+		f.Value = inputValue(col, val, zero)
+	}
+	switch col.kind {
+	case "choice":
+		for _, ch := range col.choices {
+			f.Options = append(f.Options, relatedRow{ch.Value, tr(l, ch.Label, ch.Label)})
+		}
+	case "fk":
+		if col.auto {
+			f.AutoURL = m.url("autocomplete/?field=" + col.name)
+			if f.Value != "" {
+				id, _ := parseID(f.Value)
+				rows, err := s.relatedByID(c, col, id)
+				if err != nil {
+					return nil, err
+				}
+				f.Options = rows
+			}
+		} else {
+			rows, err := s.related(c, col, "", 1000)
+			if err != nil {
+				return nil, err
+			}
+			f.Options = rows
+		}
+	}
+	if f.ReadOnly {
+		f.Display = f.Value
+		for _, o := range f.Options {
+			if o.Value == f.Value {
+				f.Display = o.Label
+			}
+		}
+		if col.kind == "bool" {
+			f.Display = l.T("admin_no")
+			if f.Value == "on" {
+				f.Display = l.T("admin_yes")
+			}
+		}
+	}
+	return f, nil
+}
+
+func (s *Site) relatedByID(c *gin.Context, col *column, id uint) ([]relatedRow, error) {
+	rs := col.rel.FieldSchema
+	obj := reflect.New(rs.ModelType)
+	res := s.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Limit(1).Find(obj.Interface())
+	if res.Error != nil || res.RowsAffected == 0 {
+		return nil, res.Error
+	}
+	return []relatedRow{{Value: fmt.Sprint(id), Label: reprOf(obj.Interface(), rs.Name, id)}}, nil
+}
+
+// inputValue renders a stored value as an input's value.
+func inputValue(col *column, val any, zero bool) string {
+	rv := reflect.ValueOf(val)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return ""
+		}
+		val = rv.Elem().Interface()
+	}
+	switch col.kind {
+	case "bool":
+		if b, _ := val.(bool); b {
+			return "on"
+		}
+		return ""
+	case "date":
+		if t, ok := val.(time.Time); ok && !t.IsZero() {
+			return t.Format(time.DateOnly)
+		}
+		return ""
+	case "datetime":
+		if t, ok := val.(time.Time); ok && !t.IsZero() {
+			return t.UTC().Format("2006-01-02T15:04")
+		}
+		return ""
+	case "fk":
+		if zero {
+			return ""
+		}
+	case "decimal":
+		if f, ok := toFloat(val); ok {
+			return strconv.FormatFloat(f, 'f', max(col.scale, 2), 64)
+		}
+	}
+	return fmt.Sprint(val)
+}
