@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/admin"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 type Author struct {
@@ -65,10 +66,14 @@ func (l *Loan) String() string { return l.Borrower }
 var genres = []admin.Choice{{Value: "novel", Label: "Novel"}, {Value: "poetry", Label: "Poetry"}, {Value: "science", Label: "Science"}}
 
 // newLibrary is a site with the library models registered.
-func newLibrary(t *testing.T) (*authtest.App, *admin.Site) {
+func newLibrary(t *testing.T, db ...testenv.DB) (*authtest.App, *admin.Site) {
 	t.Helper()
 	var site *admin.Site
-	app := authtest.New(t, authtest.Options{Mount: func(s *auth.Service, e *gin.Engine) {
+	var d testenv.DB
+	if len(db) > 0 {
+		d = db[0]
+	}
+	app := authtest.New(t, authtest.Options{DB: d, Mount: func(s *auth.Service, e *gin.Engine) {
 		if err := s.DB().AutoMigrate(&Author{}, &Tag{}, &Book{}, &Loan{}); err != nil {
 			t.Fatal(err)
 		}
@@ -128,8 +133,10 @@ func superuser(t *testing.T, app *authtest.App) *authtest.Client {
 	return c
 }
 
-func TestChangelist(t *testing.T) {
-	app, _ := newLibrary(t)
+func TestChangelist(t *testing.T) { forEachDB(t, testChangelist) }
+
+func testChangelist(t *testing.T, d testenv.DB) {
+	app, _ := newLibrary(t, d)
 	seedBooks(t, app, 12)
 	c := superuser(t, app)
 	r := c.Get("/admin/library/book/")
@@ -196,8 +203,10 @@ func TestDisallowedLookups(t *testing.T) {
 	}
 }
 
-func TestSQLInjectionPayloads(t *testing.T) {
-	app, _ := newLibrary(t)
+func TestSQLInjectionPayloads(t *testing.T) { forEachDB(t, testSQLInjectionPayloads) }
+
+func testSQLInjectionPayloads(t *testing.T, d testenv.DB) {
+	app, _ := newLibrary(t, d)
 	seedBooks(t, app, 3)
 	c := superuser(t, app)
 	payloads := []string{`' OR '1'='1`, `"; DROP TABLE book; --`, `%' UNION SELECT password FROM auth_user --`, `\`, `1) OR (1=1`, `' || (SELECT password FROM auth_user) || '`}
@@ -219,8 +228,10 @@ func TestSQLInjectionPayloads(t *testing.T) {
 	}
 }
 
-func TestAddChangeDeleteHistory(t *testing.T) {
-	app, _ := newLibrary(t)
+func TestAddChangeDeleteHistory(t *testing.T) { forEachDB(t, testAddChangeDeleteHistory) }
+
+func testAddChangeDeleteHistory(t *testing.T, d testenv.DB) {
+	app, _ := newLibrary(t, d)
 	seedBooks(t, app, 2)
 	c := superuser(t, app)
 	var tag Tag
@@ -291,9 +302,9 @@ func TestAddChangeDeleteHistory(t *testing.T) {
 		t.Fatalf("inline loan not saved")
 	}
 	// Delete lists the loan that goes with it.
-	d := c.Get("/admin/library/book/" + id + "/delete/")
-	if !strings.Contains(d.Body, "Shevek") || !strings.Contains(d.Body, "Tags: 1") {
-		t.Fatalf("delete confirmation must list cascaded objects: %.600s", d.Body)
+	del := c.Get("/admin/library/book/" + id + "/delete/")
+	if !strings.Contains(del.Body, "Shevek") || !strings.Contains(del.Body, "Tags: 1") {
+		t.Fatalf("delete confirmation must list cascaded objects: %.600s", del.Body)
 	}
 	if r := c.Post("/admin/library/book/" + id + "/delete/"); r.Location() != "/admin/library/book/" {
 		t.Fatalf("delete: %d", r.Status)
@@ -309,8 +320,10 @@ func TestAddChangeDeleteHistory(t *testing.T) {
 	}
 }
 
-func TestBulkActions(t *testing.T) {
-	app, _ := newLibrary(t)
+func TestBulkActions(t *testing.T) { forEachDB(t, testBulkActions) }
+
+func testBulkActions(t *testing.T, d testenv.DB) {
+	app, _ := newLibrary(t, d)
 	seedBooks(t, app, 4)
 	c := superuser(t, app)
 	r := c.PostForm("/admin/library/book/", url.Values{"action": {"delete_selected"}, "_selected_action": {"1", "2"}})
@@ -446,5 +459,11 @@ func TestUserAdminNeverShowsSecrets(t *testing.T) {
 	}
 	if on, _ := app.Service.TwoFactorEnabled(t.Context(), u); on {
 		t.Fatal("devices remain")
+	}
+}
+
+func forEachDB(t *testing.T, f func(*testing.T, testenv.DB)) {
+	for _, d := range testenv.DBs(t) {
+		t.Run(d.Name, func(t *testing.T) { f(t, d) })
 	}
 }
