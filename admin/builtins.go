@@ -2,9 +2,9 @@ package admin
 
 import (
 	"context"
-	"time"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -53,8 +53,8 @@ func registerBuiltins(s *Site) {
 			return nil
 		},
 	})
-	extraPages["GET auth.user/security"] = objectView{"view", s.userSecurity}
-	extraPages["POST auth.user/security"] = objectView{"view", s.userSecurityPost}
+	s.extraPages["GET auth.user/security"] = objectView{"view", s.userSecurity}
+	s.extraPages["POST auth.user/security"] = objectView{"view", s.userSecurityPost}
 	Register(s, ModelAdmin[auth.Group]{
 		App: "auth", Model: "group", Verbose: "admin_group", VerbosePlural: "admin_groups",
 		ListDisplay: []string{"name"}, SearchFields: []string{"name"}, Ordering: []string{"name"},

@@ -37,6 +37,8 @@ type Site struct {
 	opts   Options
 	models []*model
 	byKey  map[string]*model
+	// extraPages are built-in admins' own object pages, by "METHOD app.model/page".
+	extraPages map[string]objectView
 }
 
 // NewSite returns an admin site that authenticates through a, with the
@@ -45,7 +47,7 @@ func NewSite(a *auth.Service, o Options) *Site {
 	if o.Prefix == "" {
 		o.Prefix = "/admin"
 	}
-	s := &Site{auth: a, opts: o, byKey: map[string]*model{}}
+	s := &Site{auth: a, opts: o, byKey: map[string]*model{}, extraPages: map[string]objectView{}}
 	if !o.NoBuiltins {
 		registerBuiltins(s)
 	}
@@ -126,7 +128,7 @@ func (s *Site) objectPage(c *gin.Context) {
 	}
 	v, ok := views[c.Request.Method+" "+page]
 	if !ok {
-		v, ok = extraPages[c.Request.Method+" "+key]
+		v, ok = s.extraPages[c.Request.Method+" "+key]
 	}
 	if !ok {
 		s.auth.Fail(c, http.StatusNotFound, "error_not_found")
@@ -134,9 +136,6 @@ func (s *Site) objectPage(c *gin.Context) {
 	}
 	s.withObject(v.perm, v.h)(c)
 }
-
-// extraPages are built-in admins' own object pages, by "METHOD app.model/page".
-var extraPages = map[string]objectView{}
 
 // login sends the admin login to the two-factor login, keeping next.
 func (s *Site) login(c *gin.Context) {
