@@ -167,10 +167,10 @@ func (m *model) writeInlines(tx *gorm.DB, parent any, changes []inlineChange) er
 type inlineView struct {
 	Title       string
 	DeleteLabel string
-	Prefix  string
-	Total   int
-	Headers []string
-	Rows    []inlineRow
+	Prefix      string
+	Total       int
+	Headers     []string
+	Rows        []inlineRow
 }
 
 type inlineRow struct {

@@ -116,6 +116,7 @@ func (s *Service) GenerateBackupCodes(ctx context.Context, userID uint) ([]strin
 	if err != nil {
 		return nil, err
 	}
+	s.RecordContext(ctx, Event{Kind: EventBackupGenerated, UserID: userID, Detail: fmt.Sprintf("%d codes", len(codes))})
 	return codes, nil
 }
 

@@ -47,8 +47,31 @@ type Config struct {
 	LogoutRedirectURL string
 	// BackupTokens is how many backup codes one generation makes (10).
 	BackupTokens int
-	// RememberCookieAge enables "remember this browser" when positive.
+	// RememberCookieAge enables "remember this browser" when positive: the
+	// token step offers a checkbox, and a browser that ticked it skips the
+	// token step for this long. (GATEHOUSE_REMEMBER_COOKIE_AGE, off by default)
 	RememberCookieAge time.Duration
+	// RememberCookiePrefix starts the remember cookie's name; the rest is a
+	// keyed hash of the user id, one cookie per user and browser.
+	// (GATEHOUSE_REMEMBER_COOKIE_PREFIX, default "remember-cookie_")
+	RememberCookiePrefix string
+	// RememberCookieDomain is the cookie's Domain; empty: this host only.
+	// (GATEHOUSE_REMEMBER_COOKIE_DOMAIN)
+	RememberCookieDomain string
+	// RememberCookiePath is the cookie's Path; it must cover the login URL.
+	// (GATEHOUSE_REMEMBER_COOKIE_PATH, default "/")
+	RememberCookiePath string
+	// RememberCookieSecure forces the Secure flag; it is set anyway over TLS
+	// or with CookieSecure. (GATEHOUSE_REMEMBER_COOKIE_SECURE, default false)
+	RememberCookieSecure bool
+	// RememberCookieScriptAccess drops the HttpOnly flag. It is the seed's
+	// TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY inverted, so the zero value is the
+	// safe default. (GATEHOUSE_REMEMBER_COOKIE_HTTPONLY=false sets it)
+	RememberCookieScriptAccess bool
+	// RememberCookieSameSite is the cookie's SameSite: Lax (the default,
+	// also for the zero value), Strict, or None (needs a Secure cookie).
+	// (GATEHOUSE_REMEMBER_COOKIE_SAMESITE)
+	RememberCookieSameSite http.SameSite
 	// Templates, when set, overlays the embedded templates: a site puts its
 	// own files with the same names there.
 	Templates fs.FS
@@ -65,22 +88,25 @@ type Config struct {
 // Defaults returns the seed's defaults.
 func Defaults() Config {
 	return Config{
-		LoginTimeout:         600 * time.Second,
-		TOTPDigits:           6,
-		TOTPIssuer:           "Gatehouse",
-		TOTPThrottleFactor:   time.Second,
-		StaticThrottleFactor: time.Second,
-		AccountFailureCap:    100,
-		PasswordUserFree:     5,
-		PasswordIPFree:       50,
-		PasswordMaxDelay:     15 * time.Minute,
-		SessionIdle:          30 * time.Minute,
-		SessionAbsolute:      12 * time.Hour,
-		LoginURL:             "/account/login/",
-		LoginRedirectURL:     "/account/two_factor/",
-		LogoutRedirectURL:    "/account/login/",
-		BackupTokens:         10,
-		Clock:                clock.System{},
+		LoginTimeout:           600 * time.Second,
+		TOTPDigits:             6,
+		TOTPIssuer:             "Gatehouse",
+		TOTPThrottleFactor:     time.Second,
+		StaticThrottleFactor:   time.Second,
+		AccountFailureCap:      100,
+		PasswordUserFree:       5,
+		PasswordIPFree:         50,
+		PasswordMaxDelay:       15 * time.Minute,
+		SessionIdle:            30 * time.Minute,
+		SessionAbsolute:        12 * time.Hour,
+		LoginURL:               "/account/login/",
+		LoginRedirectURL:       "/account/two_factor/",
+		LogoutRedirectURL:      "/account/login/",
+		BackupTokens:           10,
+		RememberCookiePrefix:   "remember-cookie_",
+		RememberCookiePath:     "/",
+		RememberCookieSameSite: http.SameSiteLaxMode,
+		Clock:                  clock.System{},
 	}
 }
 
@@ -123,6 +149,15 @@ func (c Config) withDefaults() Config {
 	if c.BackupTokens == 0 {
 		c.BackupTokens = d.BackupTokens
 	}
+	if c.RememberCookiePrefix == "" {
+		c.RememberCookiePrefix = d.RememberCookiePrefix
+	}
+	if c.RememberCookiePath == "" {
+		c.RememberCookiePath = d.RememberCookiePath
+	}
+	if c.RememberCookieSameSite == 0 || c.RememberCookieSameSite == http.SameSiteDefaultMode {
+		c.RememberCookieSameSite = http.SameSiteLaxMode
+	}
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
@@ -156,6 +191,7 @@ func (c Config) Validate() error {
 	if c.RememberCookieAge < 0 {
 		errs = append(errs, errors.New("GATEHOUSE_REMEMBER_COOKIE_AGE: must not be negative"))
 	}
+	errs = append(errs, c.validateRemember()...)
 	return errors.Join(errs...)
 }
 

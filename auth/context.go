@@ -43,6 +43,7 @@ const (
 func (s *Service) loadUser() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		sess := ginsessions.Default(c)
+		s.withRequestInfo(c)
 		uid, _ := sess.Get(kUID).(int64)
 		active := uid != 0 || sess.Get(kLoginUID) != nil || sess.Get(kSetupStep) != nil
 		if uid != 0 {

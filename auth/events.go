@@ -2,10 +2,14 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
 // Event kinds of the security log.
@@ -24,6 +28,39 @@ const (
 	EventCounterRegressed = "counter_regressed"
 )
 
+// eventMessages maps each kind to its message id; the ids are literal so
+// the catalog check finds them.
+var eventMessages = map[string]string{
+	EventLoginVerified:    "event_login_verified",
+	EventLoginRemembered:  "event_login_remembered",
+	EventPasswordFailed:   "event_password_failed",
+	EventTokenFailed:      "event_token_failed",
+	EventThrottled:        "event_throttled",
+	EventDeviceAdded:      "event_device_added",
+	EventDeviceRemoved:    "event_device_removed",
+	EventBackupUsed:       "event_backup_used",
+	EventBackupGenerated:  "event_backup_generated",
+	EventRememberIssued:   "event_remember_issued",
+	EventRememberRefused:  "event_remember_refused",
+	EventCounterRegressed: "event_counter_regressed",
+}
+
+// EventKinds lists every event kind, in a stable order (for filters).
+func EventKinds() []string {
+	return []string{EventLoginVerified, EventLoginRemembered, EventPasswordFailed, EventTokenFailed,
+		EventThrottled, EventDeviceAdded, EventDeviceRemoved, EventBackupUsed, EventBackupGenerated,
+		EventRememberIssued, EventRememberRefused, EventCounterRegressed}
+}
+
+// EventText is the kind's translated name ("Signed in"); an unknown kind
+// (a method's own) is shown as it is.
+func EventText(l *locale.Lang, kind string) string {
+	if id, ok := eventMessages[kind]; ok {
+		return l.T(id)
+	}
+	return kind
+}
+
 // Event is one entry of the security log. It never holds a token.
 type Event struct {
 	ID     uint      `gorm:"primaryKey"`
@@ -38,22 +75,52 @@ type Event struct {
 // TableName is gatehouse_event.
 func (Event) TableName() string { return "gatehouse_event" }
 
-// EventFunc is called after an event was recorded.
+// EventFunc is called after an event was recorded. It runs inside the
+// request that caused the event: hand slow work (sending mail) to a queue
+// or a goroutine.
 type EventFunc func(ctx context.Context, e Event)
 
-// OnEvent adds a hook called for every security event.
+// OnEvent adds a hook called for every security event. Register hooks
+// before serving.
 func (s *Service) OnEvent(f EventFunc) { s.events = append(s.events, f) }
 
-// Record stores a security event and calls the event hooks. A failure to
-// store is logged, never shown to the user.
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the client's IP address, which
+// RecordContext puts into events recorded under it.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// requestContext is the request's context carrying the client IP, for
+// service calls that record events (DisableTwoFactor, GenerateBackupCodes).
+func requestContext(c *gin.Context) context.Context {
+	return WithClientIP(c.Request.Context(), c.ClientIP())
+}
+
+// Record stores a security event with the request's client IP and calls
+// the event hooks. A failure to store is logged, never shown to the user.
+// c may be nil outside requests.
 func (s *Service) Record(c *gin.Context, e Event) {
-	e.At = s.clock.Now()
-	if c != nil && e.IP == "" {
-		e.IP = c.ClientIP()
-	}
 	ctx := context.Background()
 	if c != nil {
 		ctx = c.Request.Context()
+		if e.IP == "" {
+			e.IP = c.ClientIP()
+		}
+	}
+	s.RecordContext(ctx, e)
+}
+
+// RecordContext is Record outside a gin handler (commands, services); the
+// IP comes from WithClientIP when ctx carries one.
+func (s *Service) RecordContext(ctx context.Context, e Event) {
+	e.At = s.clock.Now().UTC()
+	if e.IP == "" {
+		e.IP, _ = ctx.Value(clientIPKey{}).(string)
+	}
+	if len(e.Detail) > 255 {
+		e.Detail = e.Detail[:255]
 	}
 	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
 		slog.Error("auth: record event", "kind", e.Kind, "err", err)
@@ -63,9 +130,83 @@ func (s *Service) Record(c *gin.Context, e Event) {
 	}
 }
 
+// recordVerifyFailure records a refused second-factor attempt: a wrong
+// token, or a throttled one.
+func (s *Service) recordVerifyFailure(c *gin.Context, u *User, d Device, err error) {
+	var te *ThrottledError
+	switch {
+	case errors.As(err, &te):
+		s.Record(c, Event{Kind: EventThrottled, UserID: u.ID, Device: d.Key(), Detail: throttleDetail(te)})
+	case errors.Is(err, ErrInvalidToken):
+		s.Record(c, Event{Kind: EventTokenFailed, UserID: u.ID, Device: d.Key()})
+	}
+}
+
+// recordPasswordThrottled records a password attempt refused by throttling.
+func (s *Service) recordPasswordThrottled(c *gin.Context, username string, err error) {
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		s.Record(c, Event{Kind: EventThrottled, UserID: s.userIDByName(c, username), Detail: "password step; " + throttleDetail(te)})
+	}
+}
+
+// userIDByName is the id of the user named username, 0 when there is none.
+func (s *Service) userIDByName(c *gin.Context, username string) uint {
+	var u User
+	if err := s.db.WithContext(c.Request.Context()).Select("id").Where("username = ?", username).Limit(1).Find(&u).Error; err != nil {
+		errLog(c, err)
+	}
+	return u.ID
+}
+
+func throttleDetail(te *ThrottledError) string {
+	if te.Locked {
+		return fmt.Sprintf("locked after %d failures", te.Failures)
+	}
+	return fmt.Sprintf("%d failures, wait %s", te.Failures, te.Wait.Round(time.Millisecond))
+}
+
 // Events returns a user's most recent events, newest first.
 func (s *Service) Events(ctx context.Context, userID uint, limit int) ([]Event, error) {
 	var out []Event
-	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("at DESC, id DESC").Limit(limit).Find(&out).Error
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("at DESC, id DESC").Limit(clampLimit(limit)).Find(&out).Error
 	return out, err
+}
+
+// EventFilter narrows AllEvents; zero fields match everything.
+type EventFilter struct {
+	UserID uint
+	Kind   string
+}
+
+// AllEvents is the security log of every user for staff, newest first: one
+// page of at most limit events (1 to 500) after offset, and how many match.
+func (s *Service) AllEvents(ctx context.Context, f EventFilter, limit, offset int) ([]Event, int64, error) {
+	q := s.db.WithContext(ctx).Model(&Event{})
+	if f.UserID != 0 {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	var out []Event
+	err := q.Order("at DESC, id DESC").Limit(clampLimit(limit)).Offset(offset).Find(&out).Error
+	return out, total, err
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 20
+	case n > 500:
+		return 500
+	}
+	return n
 }

@@ -41,6 +41,9 @@ type loginData struct {
 	Partial   string // template of the token form fields
 	Others    []choice
 	HasBackup bool
+	// Remember is the "remember this browser" checkbox label; "" hides it.
+	Remember        string
+	RememberChecked bool
 }
 
 // pendingUser returns the user who passed the password step in this
@@ -303,10 +306,14 @@ func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *lo
 	}
 	if dev == nil {
 		// No device yet: forced enrolment, on the strength of this fresh password step.
+		s.dropRemember(c, u)
 		sess.Set(kSetupStep, setupWelcome)
 		if s.saveSession(c, sess) {
 			render.Redirect(c, setupURL)
 		}
+		return
+	}
+	if s.loginRemembered(c, sess, u, dev) {
 		return
 	}
 	sess.Set(kLoginStep, stepToken)
@@ -335,9 +342,11 @@ func (s *Service) passwordClaims(c *gin.Context, username string) []claim {
 func (s *Service) checkPassword(c *gin.Context, username, password string) (*User, error) {
 	claims := s.passwordClaims(c, username)
 	if err := s.thr.begin(c.Request.Context(), claims...); err != nil {
+		s.recordPasswordThrottled(c, username, err)
 		return nil, err
 	}
 	if len(password) > 1024 {
+		s.Record(c, Event{Kind: EventPasswordFailed, UserID: s.userIDByName(c, username), Detail: "password too long"})
 		return nil, ErrPasswordMismatch
 	}
 	var u User
@@ -350,9 +359,13 @@ func (s *Service) checkPassword(c *gin.Context, username, password string) (*Use
 		hash = unusable
 	}
 	if err := s.hasher.Check(c.Request.Context(), password, hash); err != nil {
+		if errors.Is(err, ErrPasswordMismatch) {
+			s.Record(c, Event{Kind: EventPasswordFailed, UserID: u.ID})
+		}
 		return nil, err
 	}
 	if !u.IsActive {
+		s.Record(c, Event{Kind: EventPasswordFailed, UserID: u.ID, Detail: "inactive user"})
 		return nil, ErrPasswordMismatch
 	}
 	return &u, s.thr.succeed(c.Request.Context(), claims...)
@@ -361,6 +374,7 @@ func (s *Service) checkPassword(c *gin.Context, username, password string) (*Use
 func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *loginState, d *loginData, field string, dev Device) {
 	l := locale.From(c)
 	token := c.PostForm(field)
+	d.RememberChecked = c.PostForm("token-remember") != ""
 	if strings.TrimSpace(token) == "" {
 		d.Error = l.T("token_required")
 		s.renderLogin(c, http.StatusOK, st, d)
@@ -368,6 +382,7 @@ func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *login
 	}
 	if err := s.Verify(c.Request.Context(), st.user, dev, token); err != nil {
 		if msg, ok := verifyMessage(l, err); ok {
+			s.recordVerifyFailure(c, st.user, dev, err)
 			d.Error = msg
 			s.renderLogin(c, http.StatusOK, st, d)
 			return
@@ -376,7 +391,11 @@ func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *login
 		return
 	}
 	next, _ := sess.Get(kLoginNext).(string)
+	remember := d.RememberChecked && st.step == stepToken && s.cfg.RememberCookieAge > 0
 	if s.completeLogin(c, sess, st.user, dev) {
+		if remember {
+			s.issueRemember(c, st.user, dev)
+		}
 		render.Redirect(c, httpx.RedirectOr(next, s.cfg.LoginRedirectURL))
 	}
 }
@@ -385,10 +404,7 @@ func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *login
 // back-off and the account-wide cap are claimed before the token is looked
 // at, so a throttled attempt fails even with the right token.
 func (s *Service) Verify(ctx context.Context, u *User, d Device, token string) error {
-	claims := []claim{
-		{"device/" + d.Key(), Policy{Factor: d.ThrottleFactor()}},
-		{fmt.Sprintf("account/%d", u.ID), Policy{Cap: s.cfg.AccountFailureCap}},
-	}
+	claims := s.verifyClaims(u, d)
 	if err := s.thr.begin(ctx, claims...); err != nil {
 		return err
 	}
@@ -404,9 +420,14 @@ func (s *Service) Verify(ctx context.Context, u *User, d Device, token string) e
 
 func verifyMessage(l *locale.Lang, err error) (string, bool) {
 	var te *ThrottledError
+	var ue *UserError
 	switch {
 	case errors.As(err, &te):
 		return throttleMessage(l, te), true
+	case errors.As(err, &ue):
+		// A device refused the token with a message of its own (a WebAuthn
+		// key already registered); it counted as a failed attempt.
+		return l.T(ue.ID, ue.Args...), true
 	case errors.Is(err, ErrInvalidToken):
 		return l.T("token_invalid"), true
 	}
@@ -421,9 +442,24 @@ func throttleMessage(l *locale.Lang, te *ThrottledError) string {
 	return l.T("throttled", "Count", te.Failures, "Seconds", secs)
 }
 
+// verifyClaims are the throttle keys of a second-factor attempt of u with
+// d: the device's back-off and the account-wide cap.
+func (s *Service) verifyClaims(u *User, d Device) []claim {
+	return []claim{
+		{"device/" + d.Key(), Policy{Factor: d.ThrottleFactor()}},
+		{fmt.Sprintf("account/%d", u.ID), Policy{Cap: s.cfg.AccountFailureCap}},
+	}
+}
+
 // completeLogin turns a pending login into a verified session under a new
 // session id, records the login and calls the UserVerified hooks.
 func (s *Service) completeLogin(c *gin.Context, sess ginsessions.Session, u *User, d Device) bool {
+	return s.completeLoginAs(c, sess, u, d, EventLoginVerified)
+}
+
+// completeLoginAs is completeLogin recording the login as kind
+// (EventLoginVerified, or EventLoginRemembered for a remembered browser).
+func (s *Service) completeLoginAs(c *gin.Context, sess ginsessions.Session, u *User, d Device, kind string) bool {
 	clearLogin(sess)
 	session.Rotate(sess)
 	now := s.clock.Now()
@@ -437,6 +473,10 @@ func (s *Service) completeLogin(c *gin.Context, sess ginsessions.Session, u *Use
 	if err := s.db.WithContext(c.Request.Context()).Model(&User{}).Where("id = ?", u.ID).Update("last_login", now).Error; err != nil {
 		errLog(c, err)
 	}
+	s.Record(c, Event{Kind: kind, UserID: u.ID, Device: d.Key()})
+	if d.MethodCode() == "backup" {
+		s.Record(c, Event{Kind: EventBackupUsed, UserID: u.ID, Device: d.Key()})
+	}
 	s.fireVerified(c.Request, u, d)
 	return true
 }
@@ -445,6 +485,9 @@ func (s *Service) renderLogin(c *gin.Context, status int, st *loginState, d *log
 	l := locale.From(c)
 	d.Step = st.step
 	d.Partial = "token-code"
+	if st.step == stepToken && s.cfg.RememberCookieAge > 0 {
+		d.Remember = rememberLabel(l, s.cfg.RememberCookieAge)
+	}
 	if st.user != nil && st.device != nil {
 		d.Device = st.device.Label(l)
 		if tf, ok := st.device.(TokenForm); ok {

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -18,6 +19,33 @@ type profileData struct {
 	Default     string   // label of the primary device, "" when none
 	Devices     []string // labels of all confirmed devices
 	BackupCount int64
+	Events      []eventRow // the user's latest security events
+}
+
+// profileEvents is how many events the account security page shows.
+const profileEvents = 20
+
+// eventRow is one security event as the account page shows it.
+type eventRow struct {
+	ISO    string // RFC 3339, UTC, for <time datetime>
+	When   string // "2026-01-05 12:00:00 UTC"
+	Text   string // translated kind
+	Method string // the device's method name, "" when none
+	IP     string
+}
+
+func (s *Service) eventRows(l *locale.Lang, evs []Event) []eventRow {
+	rows := make([]eventRow, len(evs))
+	for i, e := range evs {
+		at := e.At.UTC()
+		rows[i] = eventRow{ISO: at.Format(time.RFC3339), When: at.Format("2006-01-02 15:04:05 UTC"), Text: EventText(l, e.Kind), IP: e.IP}
+		if code, _, ok := splitKey(e.Device); ok {
+			if m := s.methods.byCode[code]; m != nil {
+				rows[i].Method = m.Name(l)
+			}
+		}
+	}
+	return rows
 }
 
 func (s *Service) profile(c *gin.Context) {
@@ -42,6 +70,12 @@ func (s *Service) profile(c *gin.Context) {
 		s.internalError(c, err)
 		return
 	}
+	evs, err := s.Events(c.Request.Context(), u.ID, profileEvents)
+	if err != nil {
+		s.internalError(c, err)
+		return
+	}
+	d.Events = s.eventRows(l, evs)
 	s.render.HTML(c, http.StatusOK, "account/profile.html", "", s.View(c, l.T("profile_title"), d))
 }
 
@@ -61,7 +95,7 @@ func (s *Service) backupGet(c *gin.Context) {
 }
 
 func (s *Service) backupPost(c *gin.Context) {
-	codes, err := s.GenerateBackupCodes(c.Request.Context(), UserFrom(c).ID)
+	codes, err := s.GenerateBackupCodes(requestContext(c), UserFrom(c).ID)
 	if err != nil {
 		s.internalError(c, err)
 		return
@@ -106,7 +140,7 @@ func (s *Service) disablePost(c *gin.Context) {
 		s.render.HTML(c, http.StatusOK, "account/disable.html", "disable", s.View(c, l.T("disable_title"), d))
 		return
 	}
-	if err := s.DisableTwoFactor(c.Request.Context(), u); err != nil {
+	if err := s.DisableTwoFactor(requestContext(c), u); err != nil {
 		s.internalError(c, err)
 		return
 	}

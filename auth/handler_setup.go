@@ -222,6 +222,7 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 	// cannot be replayed to log in.
 	if err := s.Verify(c.Request.Context(), u, dev, token); err != nil {
 		if msg, ok := verifyMessage(l, err); ok {
+			s.recordVerifyFailure(c, u, dev, err)
 			d.Error = msg
 			s.renderSetup(c, sess, u, forced, d)
 			return
@@ -233,6 +234,7 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 		s.internalError(c, err)
 		return
 	}
+	s.Record(c, Event{Kind: EventDeviceAdded, UserID: u.ID, Device: dev.Key()})
 	next, _ := sess.Get(kLoginNext).(string)
 	for _, k := range []string{kSetupStep, kSetupMethod, kSetupDevice} {
 		sess.Delete(k)

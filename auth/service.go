@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	ginsessions "github.com/gin-contrib/sessions"
@@ -54,6 +55,7 @@ type Service struct {
 	backend  SessionBackend
 	verified []UserVerifiedFunc
 	events   []EventFunc
+	features sync.Map // template features, see SetFeature
 }
 
 // New checks cfg (filling the seed's defaults) and returns a Service over db
@@ -184,6 +186,7 @@ func (s *Service) routes(e *gin.Engine) {
 func (s *Service) templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"add":      func(a, b int) int { return a + b },
+		"feature":  s.feature,
 		"contains": slices.Contains[[]string],
 		"inputType": func(kind string) string {
 			switch kind {

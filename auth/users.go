@@ -56,6 +56,16 @@ func (s *Service) UserByName(ctx context.Context, username string) (*User, error
 	return &u, err
 }
 
+// UserByID returns the user with that id.
+func (s *Service) UserByID(ctx context.Context, id uint) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("%w: id %d", errNoUser, id)
+	}
+	return &u, err
+}
+
 // IsNoUser reports whether err means the user does not exist.
 func IsNoUser(err error) bool { return errors.Is(err, errNoUser) }
 
@@ -105,6 +115,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, u *User) error {
 		return err
 	}
 	u.Epoch++
+	s.RecordContext(ctx, Event{Kind: EventDeviceRemoved, UserID: u.ID, Detail: "all devices"})
 	return s.resetThrottles(ctx, u)
 }
 

@@ -38,6 +38,9 @@ type Options struct {
 	DB     testenv.DB                       // zero: SQLite
 	Config func(*auth.Config)               // adjust settings
 	Mount  func(*auth.Service, *gin.Engine) // add routes (the admin)
+	// Setup runs after auth.New, before Migrate and Engine: register
+	// second-factor methods (WebAuthn, SMS, ...) here.
+	Setup func(*auth.Service) error
 }
 
 // App is a running test site.
@@ -71,6 +74,11 @@ func New(t testing.TB, o Options) *App {
 	}
 	// Cheap hashing keeps suites fast; production parameters are in auth.DefaultArgon2.
 	s.Hasher().Params = auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+	if o.Setup != nil {
+		if err := o.Setup(s); err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+	}
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -74,7 +74,11 @@ func (e *env) open(dsn string, dev bool) (*site, error) {
 	if err := a.Migrate(contextBG()); err != nil {
 		return nil, err
 	}
-	return &site{db: db, auth: a, admin: admin.NewSite(a, admin.Options{})}, nil
+	s := &site{db: db, auth: a, admin: admin.NewSite(a, admin.Options{})}
+	if err := registerLibrary(contextBG(), s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // authConfig reads GATEHOUSE_* settings; a wrong value names its setting.
@@ -122,6 +126,7 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 	if v := e.getenv("GATEHOUSE_TOTP_ISSUER"); v != "" {
 		cfg.TOTPIssuer = v
 	}
+	errs = append(errs, e.rememberConfig(&cfg)...)
 	if err := errors.Join(errs...); err != nil {
 		return cfg, err
 	}

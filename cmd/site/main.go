@@ -7,6 +7,8 @@
 //	site changepassword U   set a user's password
 //	site two-factor-status U...   print "U: enabled" or "U: disabled"
 //	site two-factor-disable U...  remove all devices of each user
+//	site seed-demo --books N      fill the library demo app
+//	site bench-admin              measure the library changelist (loopback only)
 //
 // Every command reads GATEHOUSE_DB (a SQLite path, postgres:// or mysql://
 // DSN; default data/gatehouse.db) and has --help.
@@ -38,6 +40,8 @@ func init() {
 		"changepassword":     {"set a user's password (ends their other sessions)", cmdChangePassword},
 		"two-factor-status":  {"print whether two-factor authentication is enabled for users", cmdStatus},
 		"two-factor-disable": {"remove all second-factor devices of users", cmdDisable},
+		"seed-demo":          {"fill the library demo app with N books, their authors, tags and loans", cmdSeedDemo},
+		"bench-admin":        {"measure the library changelist under load on a loopback port (after seed-demo)", cmdBenchAdmin},
 	}
 }
 
