@@ -614,7 +614,10 @@ func (m *model) filterViews(c *gin.Context, l *locale.Lang, lq *listQuery) ([]fi
 			return nil, err
 		}
 		fv := filterView{Title: tr(l, f.title, f.title)}
-		for _, o := range opts {
+		if f.column != "" {
+			fv.Title = m.label(l, f.column) // the column's translated label
+		}
+		for i, o := range opts {
 			set := map[string]string{}
 			for _, p := range f.params {
 				set[p] = o.set[p]
@@ -623,7 +626,11 @@ func (m *model) filterViews(c *gin.Context, l *locale.Lang, lq *listQuery) ([]fi
 			for _, p := range f.params {
 				selected = selected && lq.raw.Get(p) == o.set[p]
 			}
-			fv.Options = append(fv.Options, filterOptView{Label: tr(l, o.label, o.label), URL: withQuery(m.url(""), lq.raw, set, "p", "all"), Selected: selected})
+			label := o.label
+			if !f.dataLabels || i == 0 {
+				label = tr(l, o.label, o.label)
+			}
+			fv.Options = append(fv.Options, filterOptView{Label: label, URL: withQuery(m.url(""), lq.raw, set, "p", "all"), Selected: selected})
 		}
 		out = append(out, fv)
 	}

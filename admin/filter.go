@@ -21,10 +21,14 @@ type Filter interface {
 // filterSpec is a resolved filter: the query keys it owns, its links and
 // how it narrows a query. Values that do not parse are a 400.
 type filterSpec struct {
-	title   string
-	params  []string
-	options func(c *gin.Context) ([]filterOption, error)
-	apply   func(db *gorm.DB, q url.Values) (*gorm.DB, error)
+	title  string
+	column string // the filtered column: its translated label is the title
+	// dataLabels: option labels are data (related rows), not message
+	// ids, except the first ("All").
+	dataLabels bool
+	params     []string
+	options    func(c *gin.Context) ([]filterOption, error)
+	apply      func(db *gorm.DB, q url.Values) (*gorm.DB, error)
 }
 
 type filterOption struct {
@@ -59,6 +63,7 @@ func BoolFilter(column string) Filter {
 		}
 		return filterSpec{
 			title:  m.cols[column].label,
+			column: column,
 			params: []string{column},
 			options: func(*gin.Context) ([]filterOption, error) {
 				return []filterOption{{"admin_filter_all", nil}, {"admin_yes", map[string]string{column: "1"}}, {"admin_no", map[string]string{column: "0"}}}, nil
@@ -85,6 +90,7 @@ func ChoiceFilter(column string) Filter {
 		choices := m.cols[column].choices
 		return filterSpec{
 			title:  m.cols[column].label,
+			column: column,
 			params: []string{column},
 			options: func(*gin.Context) ([]filterOption, error) {
 				out := []filterOption{{"admin_filter_all", nil}}
@@ -113,8 +119,10 @@ func ForeignKeyFilter(column string) Filter {
 			return filterSpec{}, fmt.Errorf("ForeignKeyFilter(%q): not a foreign key", column)
 		}
 		return filterSpec{
-			title:  c.label,
-			params: []string{column},
+			title:      c.label,
+			column:     column,
+			dataLabels: true,
+			params:     []string{column},
 			options: func(g *gin.Context) ([]filterOption, error) {
 				rows, err := m.site.related(g, c, "", 50)
 				if err != nil {
@@ -149,6 +157,7 @@ func DateFilter(column string) Filter {
 		day := func(t time.Time) string { return t.Format(time.DateOnly) }
 		return filterSpec{
 			title:  c.label,
+			column: column,
 			params: []string{gte, lt},
 			options: func(*gin.Context) ([]filterOption, error) {
 				now := m.site.auth.Now().UTC()

@@ -104,7 +104,7 @@ func (m *model) bindInlines(c *gin.Context, l *locale.Lang, parent any, form url
 				}
 				created = false
 				if row.Get("DELETE") != "" {
-					out = append(out, inlineChange{in: in, obj: obj, delete: true, summary: l.T("admin_inline_deleted", "Name", in.child.verbose)})
+					out = append(out, inlineChange{in: in, obj: obj, delete: true, summary: l.T("admin_inline_deleted", "Name", tr(l, in.child.verbose, in.child.verbose))})
 					continue
 				}
 			} else if emptyRow(row, in.child) {
@@ -115,9 +115,9 @@ func (m *model) bindInlines(c *gin.Context, l *locale.Lang, parent any, form url
 				errs[fmt.Sprintf("%s-%d-%s", name, r, k)] = v
 			}
 			if created || len(changed) > 0 {
-				msg := l.T("admin_inline_added", "Name", in.child.verbose)
+				msg := l.T("admin_inline_added", "Name", tr(l, in.child.verbose, in.child.verbose))
 				if !created {
-					msg = l.T("admin_inline_changed", "Name", in.child.verbose, "Fields", strings.Join(changed, ", "))
+					msg = l.T("admin_inline_changed", "Name", tr(l, in.child.verbose, in.child.verbose), "Fields", strings.Join(changed, ", "))
 				}
 				out = append(out, inlineChange{in: in, obj: obj, created: created, summary: msg})
 			}

@@ -119,7 +119,7 @@ func (s *Service) Migrate(ctx context.Context) error {
 	if err := s.db.WithContext(ctx).AutoMigrate(models...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return s.seedMethods(ctx)
 }
 
 // Engine returns a Gin engine with the shared middleware (recovery, access

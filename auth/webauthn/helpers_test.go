@@ -1,6 +1,8 @@
 package webauthn_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -93,8 +95,26 @@ type key struct {
 func (s *site) newKey(o virtualwebauthn.AuthenticatorOptions) *key {
 	return &key{
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(o),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		cred: newCredential(s.t),
 		rp:   virtualwebauthn.RelyingParty{Name: rpName, ID: "localhost", Origin: s.origin},
+	}
+}
+
+// newCredential is a P-256 credential whose coordinates both take 32
+// bytes: virtualwebauthn writes big.Int.Bytes() into the COSE key, which
+// drops leading zero bytes (about 1 key in 64), and go-webauthn rightly
+// refuses such a key.
+func newCredential(t *testing.T) virtualwebauthn.Credential {
+	for {
+		c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		k, err := x509.ParsePKCS8PrivateKey(c.Key.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk := k.(*ecdsa.PrivateKey)
+		if len(pk.X.Bytes()) == 32 && len(pk.Y.Bytes()) == 32 {
+			return c
+		}
 	}
 }
 

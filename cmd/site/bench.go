@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +59,8 @@ func cmdBenchAdmin(e *env, args []string) error {
 	conc := fs.Int("concurrency", 8, "requests in flight at once")
 	dur := fs.Duration("duration", 5*time.Second, "how long each scenario runs (at most 1m)")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the load phase to this file (go tool pprof)")
+	logs := fs.Bool("log", false, "keep the access log and warnings on stderr (off: they would measure the terminal)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,11 +70,18 @@ func cmdBenchAdmin(e *env, args []string) error {
 	if *dur <= 0 || *dur > time.Minute {
 		return errors.New("--duration: give a duration up to 1m, e.g. 5s")
 	}
+	if !*logs {
+		defer slog.SetDefault(slog.Default())
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
 	s, err := e.open(*dsn, false)
 	if err != nil {
 		return err
 	}
 	ctx := contextBG()
+	if sqlDB, err := s.db.DB(); err == nil && os.Getenv("XIDLE") != "" {
+		sqlDB.SetMaxIdleConns(8)
+	}
 	var books int64
 	if err := s.db.WithContext(ctx).Model(&library.Book{}).Limit(1).Count(&books).Error; err != nil {
 		return err
@@ -116,6 +128,17 @@ func cmdBenchAdmin(e *env, args []string) error {
 
 	fmt.Fprintf(e.stdout, "Changelist /admin/library/book/ on %s books (max id %d), %s, concurrency %d, %s per scenario, loopback.\n\n",
 		thousands(books), maxID, s.db.Dialector.Name(), *conc, *dur)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tquery\trequests\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\t")
 	missed := 0

