@@ -29,10 +29,12 @@ type command struct {
 	run     func(env *env, args []string) error
 }
 
-var commands map[string]command
+// commands starts empty and is filled by init functions (this file's and
+// optional features' files), in whatever order they run.
+var commands = map[string]command{}
 
 func init() {
-	commands = map[string]command{
+	for name, c := range map[string]command{
 		"serve":              {"start the web site (the default command)", cmdServe},
 		"migrate":            {"create or update the database tables", cmdMigrate},
 		"createsuperuser":    {"create a superuser (staff with every permission)", cmdCreateSuperuser},
@@ -42,6 +44,8 @@ func init() {
 		"two-factor-disable": {"remove all second-factor devices of users", cmdDisable},
 		"seed-demo":          {"fill the library demo app with N books, their authors, tags and loans", cmdSeedDemo},
 		"bench-admin":        {"measure the library changelist under load on a loopback port (after seed-demo)", cmdBenchAdmin},
+	} {
+		commands[name] = c
 	}
 }
 

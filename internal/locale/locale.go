@@ -60,19 +60,25 @@ func (c *Catalog) Reload() error {
 		}
 	}
 	tags := bundle.LanguageTags()
+	if pm, err := pseudoMessages(c.fsys); err == nil {
+		if err := bundle.AddMessages(pseudoTag, pm...); err != nil {
+			return fmt.Errorf("locale: pseudo-locale: %w", err)
+		}
+	}
 	sort.Slice(tags, func(i, j int) bool {
 		if tags[i] == language.English || tags[j] == language.English {
 			return tags[i] == language.English
 		}
 		return tags[i].String() < tags[j].String()
 	})
-	langs := make(map[string]*Lang, len(tags))
-	for _, t := range tags {
+	langs := make(map[string]*Lang, len(tags)+1)
+	for _, t := range append(tags, pseudoTag) {
 		name := t.String()
 		langs[name] = &Lang{
 			Tag:  name,
 			Dir:  direction(t),
 			Name: nativeName(t),
+			Pseudo: t == pseudoTag,
 			loc:  i18n.NewLocalizer(bundle, name, Source),
 		}
 	}
@@ -114,7 +120,13 @@ func (c *Catalog) Lang(tag string) *Lang {
 	if err != nil {
 		return nil
 	}
-	return c.langs[t.String()]
+	if l, ok := c.langs[t.String()]; ok {
+		return l
+	}
+	// A script or region we do not have: the base language (pt-PT → pt-BR
+	// is not done; de-AT → de is).
+	base, _ := t.Base()
+	return c.langs[base.String()]
 }
 
 // Match picks the best supported language for an Accept-Language header.
@@ -146,7 +158,9 @@ type Lang struct {
 	Tag  string // BCP 47, e.g. "pt-BR"
 	Dir  string // "ltr" or "rtl"
 	Name string // the language's name in itself
-	loc  *i18n.Localizer
+	// Pseudo marks the pseudo-locale, listed only in dev mode.
+	Pseudo bool
+	loc    *i18n.Localizer
 }
 
 // T translates message id. args are name/value pairs for the message's

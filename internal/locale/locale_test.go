@@ -7,11 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatehouse/gatehouse/internal/locale"
@@ -59,90 +57,24 @@ func TestLanguageChoice(t *testing.T) {
 	}
 }
 
-type message map[string]string
-
-// readCatalog reads every <name>.<tag>.toml file of one language.
-func readCatalog(t *testing.T, tag string) map[string]message {
-	t.Helper()
-	out := map[string]message{}
-	files, _ := fs.Glob(locales.FS, "*."+tag+".toml")
-	for _, f := range files {
-		part := map[string]message{}
-		if _, err := toml.DecodeFS(locales.FS, f, &part); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for id, m := range part {
-			if _, dup := out[id]; dup {
-				t.Errorf("%s: message %s defined twice", f, id)
-			}
-			out[id] = m
-		}
-	}
-	return out
-}
-
-var placeholder = regexp.MustCompile(`\{\{\s*\.(\w+)\s*\}\}`)
-
-func placeholders(m message) string {
-	set := map[string]bool{}
-	for k, v := range m {
-		if k == "description" {
-			continue
-		}
-		for _, p := range placeholder.FindAllStringSubmatch(v, -1) {
-			set[p[1]] = true
-		}
-	}
-	var out []string
-	for p := range set {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ",")
-}
-
-// plural categories each language needs (CLDR, as go-i18n implements it).
-var pluralForms = map[string][]string{"en": {"one", "other"}, "de": {"one", "other"}, "he": {"one", "two", "other"}}
-
-// TestCatalogsComplete: every language has every English message with the
-// same placeholders and all its plural categories.
+// TestCatalogsComplete: every language passes `site i18n check`: every
+// English message, the same placeholders, all its plural categories.
 func TestCatalogsComplete(t *testing.T) {
-	en := readCatalog(t, "en")
-	files, _ := fs.Glob(locales.FS, "active.*.toml")
-	for _, f := range files {
-		tag := strings.TrimSuffix(strings.TrimPrefix(f, "active."), ".toml")
-		cat := readCatalog(t, tag)
-		for id, src := range en {
-			if src["description"] == "" && tag == "en" {
-				t.Errorf("en: %s has no description for translators", id)
-			}
-			m, ok := cat[id]
-			if !ok {
-				t.Errorf("%s: missing %s", tag, id)
-				continue
-			}
-			if placeholders(m) != placeholders(src) {
-				t.Errorf("%s: %s placeholders %q, English has %q", tag, id, placeholders(m), placeholders(src))
-			}
-			if _, plural := src["one"]; plural {
-				for _, form := range pluralForms[tag] {
-					if m[form] == "" {
-						t.Errorf("%s: %s lacks plural form %q", tag, id, form)
-					}
-				}
-			}
-		}
-		for id := range cat {
-			if _, ok := en[id]; !ok {
-				t.Errorf("%s: stale message %s (not in English)", tag, id)
-			}
+	for _, tag := range locale.Tags(locales.FS) {
+		r := locale.Check(locales.FS, tag)
+		if !r.OK() {
+			t.Errorf("%s: %.0f%% complete; missing %v; unknown %v; placeholders %v; plurals %v; errors %v",
+				tag, r.Percent(), r.Missing, r.Unknown, r.Placeholders, r.Plurals, r.Errors)
 		}
 	}
 }
 
 // TestEveryUsedMessageExists scans templates and Go code for message ids.
 func TestEveryUsedMessageExists(t *testing.T) {
-	en := readCatalog(t, "en")
+	en, err := locale.ReadLanguage(locales.FS, locale.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
 	patterns := []*regexp.Regexp{
 		regexp.MustCompile(`\.T "([a-z0-9_]+)"`),
 		regexp.MustCompile(`\.T\("([a-z0-9_]+)"`),
@@ -172,5 +104,40 @@ func TestEveryUsedMessageExists(t *testing.T) {
 		if _, ok := en[id]; !ok {
 			t.Errorf("%s uses message %q, which active.en.toml lacks", where, id)
 		}
+	}
+}
+
+func TestPseudoLocale(t *testing.T) {
+	cat, err := locale.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cat.Lang(locale.Pseudo)
+	if l == nil {
+		t.Fatal("pseudo-locale missing")
+	}
+	got := l.T("token_intro", "Device", "app")
+	if !strings.HasPrefix(got, "[") || strings.Contains(got, "Enter") || !strings.Contains(got, "app") {
+		t.Fatalf("pseudo text %q must be accented, bracketed and keep placeholders' values", got)
+	}
+	if p := locale.PseudoText("Log in {{.Name}}"); p != "[Ļöĝ îñ {{.Name}} ~]" {
+		t.Fatalf("PseudoText = %q", p)
+	}
+	for _, lang := range cat.Languages() {
+		if lang.Pseudo {
+			t.Fatal("the pseudo-locale must not be offered in the language switcher")
+		}
+	}
+}
+
+func TestPluralCategories(t *testing.T) {
+	if cats := locale.PluralCategories("ar"); strings.Join(cats, ",") != "zero,one,two,few,many,other" {
+		t.Errorf("Arabic plural categories: %v", cats)
+	}
+	if cats := locale.PluralCategories("ja"); strings.Join(cats, ",") != "other" {
+		t.Errorf("Japanese plural categories: %v", cats)
+	}
+	if cats := locale.PluralCategories("pl"); strings.Join(cats, ",") != "one,few,many,other" {
+		t.Errorf("Polish plural categories: %v", cats)
 	}
 }

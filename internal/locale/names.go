@@ -7,6 +7,9 @@ import (
 
 // nativeName is a language's name in that language ("Deutsch", "עברית").
 func nativeName(t language.Tag) string {
+	if t == pseudoTag {
+		return "Ƥšéûðö"
+	}
 	if n := display.Self.Name(t); n != "" {
 		return n
 	}
