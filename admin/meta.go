@@ -169,11 +169,14 @@ func (m *model) resolveList() error {
 	return nil
 }
 
-// searchTarget is a searchable column, possibly through a belongs-to join.
+// searchTarget is a searchable column of the model's own table, or of a
+// belongs-to relation's table (searched through a subquery on its key).
 type searchTarget struct {
-	join   string // relation name for Joins, "" for the model's own table
-	table  string // table or join alias
+	table  string // the table holding column
 	column string
+	// For a relation: the model's foreign key column and the related
+	// table's referenced column; empty for the model's own columns.
+	fk, relKey string
 }
 
 func (m *model) searchColumn(s string) (searchTarget, error) {
@@ -190,7 +193,11 @@ func (m *model) searchColumn(s string) (searchTarget, error) {
 			if f == nil || secretName.MatchString(col) {
 				return searchTarget{}, fmt.Errorf("%q: no searchable column %q on %s", s, col, r.Name)
 			}
-			return searchTarget{join: r.Name, table: r.Name, column: f.DBName}, nil
+			if len(r.References) != 1 {
+				return searchTarget{}, fmt.Errorf("%q: %s has a composite key", s, r.Name)
+			}
+			return searchTarget{table: r.FieldSchema.Table, column: f.DBName,
+				fk: r.References[0].ForeignKey.DBName, relKey: r.References[0].PrimaryKey.DBName}, nil
 		}
 	}
 	return searchTarget{}, fmt.Errorf("%q: %q is not a belongs-to relation", s, rel)

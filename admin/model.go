@@ -129,7 +129,8 @@ const (
 	// CountExact runs COUNT(*).
 	CountExact CountMode = iota
 	// CountEstimated uses the database's row estimate when there is no
-	// search or filter, and a count capped at 10,000 otherwise.
+	// search or filter, and a count capped at 1,000 otherwise ("more
+	// than 1,000 results", with next and previous links past that).
 	CountEstimated
 	// CountNone counts nothing; pages show only "next" and "previous".
 	CountNone

@@ -38,6 +38,7 @@ type loginData struct {
 	Error     string
 	Message   string
 	Device    string // label of the device the token step asks for
+	DeviceKey string // its key, for token partials that offer to send again
 	Partial   string // template of the token form fields
 	Others    []choice
 	HasBackup bool
@@ -489,7 +490,7 @@ func (s *Service) renderLogin(c *gin.Context, status int, st *loginState, d *log
 		d.Remember = rememberLabel(l, s.cfg.RememberCookieAge)
 	}
 	if st.user != nil && st.device != nil {
-		d.Device = st.device.Label(l)
+		d.Device, d.DeviceKey = st.device.Label(l), st.device.Key()
 		if tf, ok := st.device.(TokenForm); ok {
 			d.Partial = tf.TokenPartial()
 		}
@@ -503,7 +504,10 @@ func (s *Service) renderLogin(c *gin.Context, status int, st *loginState, d *log
 				d.HasBackup = true
 				continue
 			}
-			if o.Key() != st.device.Key() {
+			// A device that sends its code (email, SMS) keeps its button
+			// while it is the one asked for: pressing it sends a new code,
+			// within the device's cooldown.
+			if _, resend := o.(Challenger); o.Key() != st.device.Key() || resend {
 				d.Others = append(d.Others, choice{o.Key(), o.ActionText(l)})
 			}
 		}

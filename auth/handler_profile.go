@@ -19,7 +19,8 @@ type profileData struct {
 	Default     string   // label of the primary device, "" when none
 	Devices     []string // labels of all confirmed devices
 	BackupCount int64
-	Events      []eventRow // the user's latest security events
+	Events      []eventRow     // the user's latest security events
+	Sections    map[string]any // blocks of methods, see AddProfileSection
 }
 
 // profileEvents is how many events the account security page shows.
@@ -76,6 +77,10 @@ func (s *Service) profile(c *gin.Context) {
 		return
 	}
 	d.Events = s.eventRows(l, evs)
+	if d.Sections, err = s.profileSections(c, u); err != nil {
+		s.internalError(c, err)
+		return
+	}
 	s.render.HTML(c, http.StatusOK, "account/profile.html", "", s.View(c, l.T("profile_title"), d))
 }
 

@@ -114,7 +114,8 @@ func splitKey(key string) (code string, id uint, ok bool) {
 func (s *Service) Register(m Method) { s.methods.add(m) }
 
 // Devices lists all confirmed devices of the user, primary methods first
-// in registration order.
+// in registration order, Alternate devices (backup phones) after the other
+// devices of primary methods.
 func (s *Service) Devices(ctx context.Context, userID uint) ([]Device, error) {
 	var all []Device
 	for _, m := range s.methods.methods {
@@ -124,9 +125,16 @@ func (s *Service) Devices(ctx context.Context, userID uint) ([]Device, error) {
 		}
 		all = append(all, ds...)
 	}
-	sort.SliceStable(all, func(i, j int) bool {
-		return s.methods.byCode[all[i].MethodCode()].Primary() && !s.methods.byCode[all[j].MethodCode()].Primary()
-	})
+	rank := func(d Device) int {
+		switch {
+		case !s.methods.byCode[d.MethodCode()].Primary():
+			return 2
+		case isAlternate(d):
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i]) < rank(all[j]) })
 	return all, nil
 }
 

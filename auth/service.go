@@ -55,7 +55,8 @@ type Service struct {
 	backend  SessionBackend
 	verified []UserVerifiedFunc
 	events   []EventFunc
-	features sync.Map // template features, see SetFeature
+	features sync.Map                      // template features, see SetFeature
+	sections map[string]ProfileSectionFunc // account page blocks, see AddProfileSection
 }
 
 // New checks cfg (filling the seed's defaults) and returns a Service over db

@@ -49,9 +49,9 @@ type Config struct {
 	// default 10), per recipient address per day
 	// (GATEHOUSE_EMAIL_MAX_PER_ADDRESS_DAY, default 20) and for the whole
 	// site per hour (GATEHOUSE_EMAIL_MAX_PER_HOUR, default 1000).
-	MaxPerUserHour    int
-	MaxPerAddressDay  int
-	MaxPerHour        int
+	MaxPerUserHour   int
+	MaxPerAddressDay int
+	MaxPerHour       int
 	// Timeout bounds connecting to and talking with the server (10 s).
 	Timeout time.Duration
 	// TLSConfig overrides the TLS settings (custom roots); nil: the

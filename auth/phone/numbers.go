@@ -102,5 +102,11 @@ func ActionText(l *locale.Lang, method, number string) string {
 	return l.T("phone_action_sms", "Number", masked)
 }
 
-// DeviceAction is ActionText of a device (the seed's device_action).
-func DeviceAction(l *locale.Lang, d *Device) string { return ActionText(l, d.Method, d.Number) }
+// DeviceAction is ActionText of a device (the seed's device_action); ""
+// for no device.
+func DeviceAction(l *locale.Lang, d *Device) string {
+	if d == nil || l == nil {
+		return ""
+	}
+	return ActionText(l, d.Method, d.Number)
+}

@@ -339,7 +339,7 @@ func credentialColumns(cred *gowebauthn.Credential) map[string]any {
 		"public_key":      cred.PublicKey,
 		"sign_count":      int64(cred.Authenticator.SignCount),
 		"transports":      transports,
-		"aaguid":         cred.Authenticator.AAGUID,
+		"aaguid":          cred.Authenticator.AAGUID,
 		"flags":           int(cred.Flags.MsgpByte()),
 		"att_type":        truncate(cred.AttestationType, 32),
 		"att_format":      truncate(cred.AttestationFormat, 32),

@@ -349,7 +349,7 @@ func (m *Method) renderKeys(c *gin.Context, status int, d *KeysPage) {
 	for _, r := range rows {
 		k := keyView{ID: r.ID, Name: r.Name, Created: r.CreatedAt.UTC().Format("2006-01-02"), Flagged: r.CloneWarning}
 		if k.Name == "" {
-			k.Name = l.T("webauthn_device")
+			k.Name = l.T("webauthn_key_unnamed")
 		}
 		if r.LastUsedAt != nil {
 			k.LastUsed = r.LastUsedAt.UTC().Format("2006-01-02 15:04")

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
 	"github.com/gatehouse/gatehouse/auth/webauthn"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 const (
@@ -40,8 +41,14 @@ type site struct {
 
 func newSite(t *testing.T, adjust func(*webauthn.Config)) *site {
 	t.Helper()
+	return newSiteOn(t, testenv.DB{}, adjust)
+}
+
+// newSiteOn is newSite on a given database (SQLite when zero).
+func newSiteOn(t *testing.T, db testenv.DB, adjust func(*webauthn.Config)) *site {
+	t.Helper()
 	var m *webauthn.Method
-	app := authtest.New(t, authtest.Options{Setup: func(s *auth.Service) error {
+	app := authtest.New(t, authtest.Options{DB: db, Setup: func(s *auth.Service) error {
 		cfg := webauthn.Defaults()
 		cfg.RPName = rpName
 		if adjust != nil {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 	"github.com/go-webauthn/webauthn/protocol"
+	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 )
 
 // Credential is one registered WebAuthn credential: a security key or a

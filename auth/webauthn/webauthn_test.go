@@ -653,3 +653,53 @@ func itoa(n uint) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestOtherDevice: with an authenticator app as the primary method, the
+// security key is offered among the other devices of the token step, and
+// works from there; the key can then be removed (the app remains). The
+// token step says a key needs JavaScript when it is off.
+func TestOtherDevice(t *testing.T) {
+	s := newSite(t, nil)
+	u := s.app.User("ana", true, false)
+	c := s.client()
+	if r := c.Password("ana", authtest.Password); r.Location() != setupURL {
+		t.Fatalf("password: %d %q", r.Status, r.Location())
+	}
+	c.Post(setupURL, "setup_view-current_step", "welcome")
+	r := c.Post(setupURL, "setup_view-current_step", "method", "method-method", "generator")
+	secret := authtest.Secret(r.Body)
+	if secret == "" {
+		t.Fatalf("generator step: %s", r.Body)
+	}
+	if r := c.Post(setupURL, "setup_view-current_step", "generator", "generator-token", s.app.Code(secret, 0)); r.Location() != completeURL {
+		t.Fatalf("TOTP enrolment: %d %s", r.Status, r.Body)
+	}
+	k := s.newKey(virtualwebauthn.AuthenticatorOptions{})
+	if r := c.Post(webauthn.Base+"add/", "webauthn-token", k.attest(t, postJSON(c, beginReg, "{}").Body)); r.Status != http.StatusSeeOther {
+		t.Fatalf("adding a key next to the app: %d %s", r.Status, r.Body)
+	}
+	ks := s.keys(u.ID)
+
+	c2 := s.client()
+	s.app.Clock.Advance(time.Minute)
+	r = c2.Password("ana", authtest.Password)
+	choice := `name="challenge_device" value="webauthn/` + itoa(ks[0].ID) + `"`
+	if !strings.Contains(r.Body, `name="token-otp_token"`) || strings.Contains(r.Body, `data-webauthn="login"`) || !strings.Contains(r.Body, choice) ||
+		!strings.Contains(r.Body, "Use a security key or passkey") {
+		t.Fatalf("token step with the app first: want the code field and the key among the other devices: %s", r.Body)
+	}
+	r = c2.Post(loginURL, "login_view-current_step", "token", "challenge_device", "webauthn/"+itoa(ks[0].ID))
+	if !strings.Contains(r.Body, `data-webauthn="login"`) || !strings.Contains(r.Body, "<noscript>") ||
+		!strings.Contains(r.Body, "A security key or passkey needs JavaScript") || !strings.Contains(r.Body, `value="generator/`) {
+		t.Fatalf("choosing the key: want its ceremony, the no-JavaScript note and the app among the other devices: %s", r.Body)
+	}
+	if r := postToken(c2, k.assert(t, postJSON(c2, beginLogin, "{}").Body)); r.Status != http.StatusSeeOther {
+		t.Fatalf("login with the key chosen among the other devices: %d %s", r.Status, r.Body)
+	}
+	if r := c2.Post(webauthn.Base + "remove/" + itoa(ks[0].ID) + "/"); r.Status != http.StatusSeeOther {
+		t.Fatalf("removing the only key next to the app: want 303, got %d %s", r.Status, r.Body)
+	}
+	if d, err := s.app.Service.DefaultDevice(t.Context(), u.ID); err != nil || d == nil || d.MethodCode() != "generator" {
+		t.Fatalf("the app stays the primary device: %v %v", d, err)
+	}
+}

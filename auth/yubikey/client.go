@@ -42,7 +42,9 @@ const (
 // StatusError is a verify response with a status other than OK.
 type StatusError struct{ Status Status }
 
-func (e *StatusError) Error() string { return "yubikey: validation service answered " + string(e.Status) }
+func (e *StatusError) Error() string {
+	return "yubikey: validation service answered " + string(e.Status)
+}
 
 // Rejected reports whether the service judged the OTP itself bad (wrong,
 // or seen before), as opposed to a problem of the service or of our

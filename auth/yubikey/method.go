@@ -119,7 +119,7 @@ func (m *Method) AddLocal(ctx context.Context, userID uint, k LocalKey, confirme
 	}
 	publicID := strings.ToLower(k.PublicID)
 	row := Device{UserID: userID, Name: name, Confirmed: confirmed, Kind: KindLocal, PublicID: publicID,
-		SealedKey: m.s.Seal(append(key, priv...), deviceSealContext(userID, publicID)),
+		SealedKey:  m.s.Seal(append(key, priv...), deviceSealContext(userID, publicID)),
 		UseCounter: -1, SessionCounter: -1, CreatedAt: m.s.Now()}
 	if err := m.db(ctx).Create(&row).Error; err != nil {
 		return 0, err
@@ -141,7 +141,7 @@ func deviceKey(id uint) string { return fmt.Sprintf("%s/%d", Code, id) }
 func (m *Method) SetServiceKey(ctx context.Context, name, apiKey string) error {
 	var sealed []byte
 	if apiKey != "" {
-		key, err := decodeAPIKey(apiKey)
+		key, err := DecodeAPIKey(apiKey)
 		if err != nil {
 			return err
 		}

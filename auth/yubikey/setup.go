@@ -157,15 +157,12 @@ func (m *Method) claimLocal(ctx context.Context, pending *Device, o OTP) (bool, 
 	return err == nil, err
 }
 
-// decodeAPIKey decodes a base64 API key as Yubico issues them.
-func decodeAPIKey(s string) ([]byte, error) {
+// DecodeAPIKey decodes a base64 API key as Yubico issues them (for
+// settings such as GATEHOUSE_YUBIKEY_API_KEY).
+func DecodeAPIKey(s string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(key) == 0 {
 		return nil, errors.New("yubikey: API key: not base64")
 	}
 	return key, nil
 }
-
-// DecodeAPIKey decodes a base64 API key as Yubico issues them (for
-// settings such as GATEHOUSE_YUBIKEY_API_KEY).
-func DecodeAPIKey(s string) ([]byte, error) { return decodeAPIKey(s) }

@@ -12,6 +12,6 @@ func registerLibrary(ctx context.Context, s *site) error {
 	if err := library.Migrate(ctx, s.db); err != nil {
 		return err
 	}
-	library.Register(s.admin)
+	library.Register(s.admin, s.auth.Now)
 	return s.admin.Migrate(ctx)
 }

@@ -5,7 +5,8 @@
  * Markup (templates/partials/webauthn.html): a [data-webauthn] container
  * whose value is the ceremony ("register", "login" or "passkey"), with
  * data-begin (and data-finish for passkeys), a [data-webauthn-start] button
- * (hidden until this script shows it), a [data-webauthn-result] hidden field,
+ * inside a <template data-webauthn-button> (this script puts it into the
+ * page; without JavaScript it never shows), a [data-webauthn-result] field,
  * and a .webauthn-messages element whose data-* attributes hold the
  * translated messages.
  *
@@ -281,7 +282,7 @@
 
   // ------------------------------------------------------------- wiring
 
-  // Show the start buttons of containers in root (JS is on), or say the
+  // Put in the start buttons of containers in root (JS is on), or say the
   // browser cannot do WebAuthn.
   function init(root) {
     if (!root || !root.querySelectorAll) {
@@ -303,8 +304,8 @@
         }
         return;
       }
-      box.querySelectorAll("[data-webauthn-start]").forEach(function (b) {
-        b.hidden = false;
+      box.querySelectorAll("template[data-webauthn-button]").forEach(function (tpl) {
+        tpl.parentNode.insertBefore(tpl.content.cloneNode(true), tpl);
       });
     });
   }

@@ -27,13 +27,18 @@ var Genres = []admin.Choice{
 	{Value: "children", Label: "library_genre_children"},
 }
 
-// Now is the clock of the loan admin's overdue column and filter; tests
-// may replace it.
-var Now = time.Now
-
 // Register adds the library models to site. Call it before site.Mount,
-// and site.Migrate after it (for the permissions).
-func Register(site *admin.Site) {
+// and site.Migrate after it (for the permissions). now is the clock of
+// the overdue column and filter and of the publication date check (nil:
+// time.Now); pass the auth service's clock.
+func Register(site *admin.Site, now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	today := func() time.Time {
+		n := now().UTC()
+		return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+	}
 	admin.Register(site, admin.ModelAdmin[Author]{
 		App: App, Verbose: "library_author", VerbosePlural: "library_authors",
 		ListDisplay:  []string{"name", "email", "birth_date"},
@@ -71,7 +76,7 @@ func Register(site *admin.Site) {
 		},
 		Autocomplete: []string{"author_id"},
 		Inlines:      []admin.Inline{{Field: "Loans", Fields: []string{"borrower", "due", "returned"}}},
-		Validate:     validateBook,
+		Validate:     func(c *gin.Context, b *Book) map[string]string { return validateBook(c, b, now()) },
 		Actions: []admin.Action[Book]{{
 			Name: "mark_out_of_stock", Label: "library_action_mark_out_of_stock",
 			Run: func(c *gin.Context, db *gorm.DB, rows []Book) (string, error) {
@@ -98,7 +103,7 @@ func Register(site *admin.Site) {
 		Ordering: []string{"-due"},
 		Sortable: []string{"borrower", "due", "returned"},
 		Computed: map[string]admin.Computed[Loan]{
-			"days_overdue": {Label: "library_col_days_overdue", Value: daysOverdue},
+			"days_overdue": {Label: "library_col_days_overdue", Value: func(l *Loan) string { return daysOverdue(l, today()) }},
 		},
 		Fields:       []string{"book_id", "borrower", "due", "returned"},
 		Autocomplete: []string{"book_id"},
@@ -117,9 +122,9 @@ func Register(site *admin.Site) {
 	})
 }
 
-// validateBook checks the ISBN-13 (and stores it without hyphens) and
-// that a book is not published in the future.
-func validateBook(c *gin.Context, b *Book) map[string]string {
+// validateBook checks the ISBN-13 (and stores it without hyphens), that
+// a book is not published more than a year after now, and signs.
+func validateBook(c *gin.Context, b *Book, now time.Time) map[string]string {
 	l := locale.From(c)
 	errs := map[string]string{}
 	if isbn, ok := NormalizeISBN(b.ISBN); ok {
@@ -127,7 +132,7 @@ func validateBook(c *gin.Context, b *Book) map[string]string {
 	} else {
 		errs["isbn"] = l.T("library_isbn_invalid")
 	}
-	if b.Published.After(Now().AddDate(1, 0, 0)) {
+	if b.Published.After(now.AddDate(1, 0, 0)) {
 		errs["published"] = l.T("library_published_future")
 	}
 	if b.Pages < 0 {
@@ -147,19 +152,13 @@ func bookIDs(rows []Book) []any {
 	return ids
 }
 
-// today is the current date as the date columns store it.
-func today() time.Time {
-	n := Now().UTC()
-	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
-}
-
-// daysOverdue is the number of days an unreturned loan is past due, or ""
-// (shown as the empty value).
-func daysOverdue(l *Loan) string {
+// daysOverdue is the number of days an unreturned loan is past due on
+// the day today, or "" (shown as the empty value).
+func daysOverdue(l *Loan, today time.Time) string {
 	if l.Returned {
 		return ""
 	}
-	days := int(today().Sub(l.Due.UTC()).Hours() / 24)
+	days := int(today.Sub(l.Due.UTC()).Hours() / 24)
 	if days <= 0 {
 		return ""
 	}
