@@ -241,9 +241,10 @@ type header struct {
 // the template needs no per-cell test: on a page of 100 rows the
 // template's work per cell is most of the page's CPU time.
 type row struct {
-	ID    string
-	Head  cell
-	Cells []cell
+	ID          string
+	SelectLabel string // the checkbox's accessible name
+	Head        cell
+	Cells       []cell
 }
 
 type pageLink struct {
@@ -376,8 +377,15 @@ func (s *Site) buildList(c *gin.Context, m *model, lq *listQuery) (*listData, er
 		d.AddURL = m.url("add/")
 	}
 	d.Headers = m.headers(l, lq)
+	tc := &textCache{l: l, m: map[string]string{}}
+	// One translation of the row checkboxes' label for the page, with a
+	// marker where each row's id goes.
+	selectLabel := l.T("admin_select_row", "ID", idMarker)
+	d.Rows = make([]row, 0, min(rv.Len(), per))
 	for i := 0; i < min(rv.Len(), per); i++ {
-		d.Rows = append(d.Rows, m.rowOf(c, l, rv.Index(i)))
+		r := m.rowOf(c, tc, rv.Index(i))
+		r.SelectLabel = strings.ReplaceAll(selectLabel, idMarker, r.ID)
+		d.Rows = append(d.Rows, r)
 	}
 	d.Hidden = hiddenOf(lq.raw, "q", "p", "lang")
 	s.pagination(d, m, lq, per, hasNext)
@@ -484,7 +492,27 @@ func (m *model) label(l *locale.Lang, name string) string {
 	return tr(l, "admin_field_"+m.app+"_"+m.name+"_"+name, c.label)
 }
 
-func (m *model) rowOf(c *gin.Context, l *locale.Lang, v reflect.Value) row {
+// idMarker stands for a row's id in a label translated once per page.
+const idMarker = "\x00id\x00"
+
+// textCache translates each message id once per page: every row asks
+// for the same few (yes, no, the choices' labels).
+type textCache struct {
+	l *locale.Lang
+	m map[string]string
+}
+
+func (tc *textCache) tr(id, fallback string) string {
+	key := id + "\x00" + fallback
+	if s, ok := tc.m[key]; ok {
+		return s
+	}
+	s := tr(tc.l, id, fallback)
+	tc.m[key] = s
+	return s
+}
+
+func (m *model) rowOf(c *gin.Context, tc *textCache, v reflect.Value) row {
 	id, _ := m.pk.ValueOf(c.Request.Context(), v)
 	r := row{ID: fmt.Sprint(id)}
 	obj := v.Addr().Interface()
@@ -494,7 +522,7 @@ func (m *model) rowOf(c *gin.Context, l *locale.Lang, v reflect.Value) row {
 		if comp, ok := m.computed[name]; ok {
 			cl.Text = comp.value(obj)
 		} else {
-			cl = m.cellOf(c, l, m.cols[name], v)
+			cl = m.cellOf(c, tc, m.cols[name], v)
 		}
 		if cl.Text == "" {
 			cl.Text = m.opts.emptyValue
@@ -513,7 +541,7 @@ func (m *model) rowOf(c *gin.Context, l *locale.Lang, v reflect.Value) row {
 
 // cellOf formats a column's value for display. Nothing here builds HTML:
 // the template escapes every cell.
-func (m *model) cellOf(c *gin.Context, l *locale.Lang, col *column, v reflect.Value) cell {
+func (m *model) cellOf(c *gin.Context, tc *textCache, col *column, v reflect.Value) cell {
 	ctx := c.Request.Context()
 	switch col.kind {
 	case "fk":
@@ -546,10 +574,10 @@ func (m *model) cellOf(c *gin.Context, l *locale.Lang, col *column, v reflect.Va
 	if zero && col.kind != "bool" && col.kind != "int" && col.kind != "float" && col.kind != "decimal" {
 		return cell{}
 	}
-	return formatValue(l, col, val)
+	return formatValue(tc, col, val)
 }
 
-func formatValue(l *locale.Lang, col *column, val any) cell {
+func formatValue(tc *textCache, col *column, val any) cell {
 	rv := reflect.ValueOf(val)
 	if rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
@@ -560,9 +588,9 @@ func formatValue(l *locale.Lang, col *column, val any) cell {
 	switch col.kind {
 	case "bool":
 		b, _ := val.(bool)
-		text := l.T("admin_no")
+		text := tc.tr("admin_no", "admin_no")
 		if b {
-			text = l.T("admin_yes")
+			text = tc.tr("admin_yes", "admin_yes")
 		}
 		return cell{Text: text, Bool: &b}
 	case "int", "float":
@@ -582,7 +610,7 @@ func formatValue(l *locale.Lang, col *column, val any) cell {
 		s := fmt.Sprint(val)
 		for _, ch := range col.choices {
 			if ch.Value == s {
-				return cell{Text: tr(l, ch.Label, ch.Label)}
+				return cell{Text: tc.tr(ch.Label, ch.Label)}
 			}
 		}
 		return cell{Text: s}

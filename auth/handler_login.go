@@ -38,7 +38,6 @@ type loginData struct {
 	Error     string
 	Message   string
 	Device    string // label of the device the token step asks for
-	DeviceKey string // its key, for token partials that offer to send again
 	Partial   string // template of the token form fields
 	Others    []choice
 	HasBackup bool
@@ -490,7 +489,7 @@ func (s *Service) renderLogin(c *gin.Context, status int, st *loginState, d *log
 		d.Remember = rememberLabel(l, s.cfg.RememberCookieAge)
 	}
 	if st.user != nil && st.device != nil {
-		d.Device, d.DeviceKey = st.device.Label(l), st.device.Key()
+		d.Device = st.device.Label(l)
 		if tf, ok := st.device.(TokenForm); ok {
 			d.Partial = tf.TokenPartial()
 		}

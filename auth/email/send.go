@@ -71,7 +71,6 @@ func (m *Method) send(c *gin.Context, u *auth.User, row *Device) error {
 		return &sendError{err}
 	}
 	slog.InfoContext(ctx, "email: code sent", "user_id", u.ID, "device", Code+"/"+strconv.FormatUint(uint64(row.ID), 10), "to", MaskEmail(row.Email))
-	row.SentAt, row.ValidUntil = ms, valid
 	return nil
 }
 

@@ -264,7 +264,7 @@ func decodePart(t testing.TB, enc string, r io.Reader) string {
 	if err != nil {
 		t.Errorf("sink: body: %v", err)
 	}
-	return string(b)
+	return strings.ReplaceAll(string(b), "\r\n", "\n")
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.

@@ -10,75 +10,78 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestBackupPhones: register, list, use at login, unregister.
 func TestBackupPhones(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	u := e.app.User("ana", true, false)
-	c := e.app.Client()
-	secret := e.enrolTOTP(c, "ana")
+	forEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, envOptions{db: db})
+		u := e.app.User("ana", true, false)
+		c := e.app.Client()
+		secret := e.enrolTOTP(c, "ana")
 
-	r := c.Get("/account/two_factor/")
-	if !strings.Contains(text(r), "You have no backup phone numbers yet.") || !strings.Contains(r.Body, `href="/account/two_factor/phone/register/"`) {
-		t.Fatalf("profile lacks the backup phone block: %s", r.Body)
-	}
-	r = c.Get(registerP)
-	if r.Status != http.StatusOK || !strings.Contains(r.Body, `name="setup-number"`) || !strings.Contains(r.Body, `name="setup-method"`) ||
-		!strings.Contains(r.Body, `name="phone_setup_view-current_step" value="setup"`) || r.Header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("register page: %d %v %s", r.Status, r.Header, r.Body)
-	}
-	r = register(c, "setup", "setup-method", "call", "setup-number", "010-1234567")
-	if !strings.Contains(text(r), "We've sent a token to your phone number "+nlMasked) {
-		t.Fatalf("validation step: %s", r.Body)
-	}
-	if r := register(c, "validation", "validation-token", "12"); !strings.Contains(r.Body, "Invalid token") {
-		t.Fatalf("a wrong code was not refused: %s", r.Body)
-	}
-	e.app.Clock.Advance(2 * time.Second)
-	r = register(c, "validation", "validation-token", e.code(phone.MethodCall, nlNumber))
-	if r.Location() != "/account/two_factor/" {
-		t.Fatalf("validation: %d %q %s", r.Status, r.Location(), r.Body)
-	}
-	d := e.device("ana", nlNumber)
-	if d.Name != phone.NameBackup || !d.Confirmed || d.Method != phone.MethodCall {
-		t.Fatalf("stored backup phone: %+v", d)
-	}
-	r = c.Get("/account/two_factor/")
-	if !strings.Contains(text(r), "Backup phone +31 10 123 4567 added.") || !strings.Contains(text(r), "Call number "+nlMasked) ||
-		!strings.Contains(r.Body, fmt.Sprintf(`action="/account/two_factor/phone/unregister/%d/"`, d.ID)) {
-		t.Fatalf("profile does not list the backup phone: %s", r.Body)
-	}
+		r := c.Get("/account/two_factor/")
+		if !strings.Contains(text(r), "You have no backup phone numbers yet.") || !strings.Contains(r.Body, `href="/account/two_factor/phone/register/"`) {
+			t.Fatalf("profile lacks the backup phone block: %s", r.Body)
+		}
+		r = c.Get(registerP)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `name="setup-number"`) || !strings.Contains(r.Body, `name="setup-method"`) ||
+			!strings.Contains(r.Body, `name="phone_setup_view-current_step" value="setup"`) || r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("register page: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		r = register(c, "setup", "setup-method", "call", "setup-number", "010-1234567")
+		if !strings.Contains(text(r), "We've sent a token to your phone number "+nlMasked) {
+			t.Fatalf("validation step: %s", r.Body)
+		}
+		if r := register(c, "validation", "validation-token", "12"); !strings.Contains(r.Body, "Invalid token") {
+			t.Fatalf("a wrong code was not refused: %s", r.Body)
+		}
+		e.app.Clock.Advance(2 * time.Second)
+		r = register(c, "validation", "validation-token", e.code(phone.MethodCall, nlNumber))
+		if r.Location() != "/account/two_factor/" {
+			t.Fatalf("validation: %d %q %s", r.Status, r.Location(), r.Body)
+		}
+		d := e.device("ana", nlNumber)
+		if d.Name != phone.NameBackup || !d.Confirmed || d.Method != phone.MethodCall {
+			t.Fatalf("stored backup phone: %+v", d)
+		}
+		r = c.Get("/account/two_factor/")
+		if !strings.Contains(text(r), "Backup phone +31 10 123 4567 added.") || !strings.Contains(text(r), "Call number "+nlMasked) ||
+			!strings.Contains(r.Body, fmt.Sprintf(`action="/account/two_factor/phone/unregister/%d/"`, d.ID)) {
+			t.Fatalf("profile does not list the backup phone: %s", r.Body)
+		}
 
-	// Login: the app stays the default, the phone is an alternative.
-	e.app.Clock.Advance(time.Minute)
-	l := e.app.Client()
-	if r := l.Password("ana", authtest.Password); !strings.Contains(text(r), "Call number "+nlMasked) {
-		t.Fatalf("token step does not offer the backup phone: %s", r.Body)
-	}
-	choose(l, d.Key())
-	wantStatus(t, token(l, e.code(phone.MethodCall, nlNumber)), http.StatusSeeOther, "login with the backup phone")
-	if k := lastKinds(t, e, u.ID, 2); k[0] != auth.EventLoginVerified {
-		t.Fatalf("events: %v", k)
-	}
+		// Login: the app stays the default, the phone is an alternative.
+		e.app.Clock.Advance(time.Minute)
+		l := e.app.Client()
+		if r := l.Password("ana", authtest.Password); !strings.Contains(text(r), "Call number "+nlMasked) {
+			t.Fatalf("token step does not offer the backup phone: %s", r.Body)
+		}
+		choose(l, d.Key())
+		wantStatus(t, token(l, e.code(phone.MethodCall, nlNumber)), http.StatusSeeOther, "login with the backup phone")
+		if k := lastKinds(t, e, u.ID, 2); k[0] != auth.EventLoginVerified {
+			t.Fatalf("events: %v", k)
+		}
 
-	// Unregister.
-	r = c.Post(fmt.Sprintf("/account/two_factor/phone/unregister/%d/", d.ID))
-	if r.Location() != "/account/two_factor/" {
-		t.Fatalf("unregister: %d %q", r.Status, r.Location())
-	}
-	if r := c.Get("/account/two_factor/"); !strings.Contains(text(r), "Backup phone "+nlMasked+" removed.") || strings.Contains(r.Body, "unregister/") {
-		t.Fatalf("profile after unregister: %s", r.Body)
-	}
-	if k := lastKinds(t, e, u.ID, 1); k[0] != auth.EventDeviceRemoved {
-		t.Fatalf("no device_removed event: %v", k)
-	}
-	e.app.Clock.Advance(time.Minute)
-	l = e.app.Client()
-	if r := l.Password("ana", authtest.Password); strings.Contains(r.Body, "challenge_device") {
-		t.Fatalf("the removed phone is still offered: %s", r.Body)
-	}
-	_ = secret
+		// Unregister.
+		r = c.Post(fmt.Sprintf("/account/two_factor/phone/unregister/%d/", d.ID))
+		if r.Location() != "/account/two_factor/" {
+			t.Fatalf("unregister: %d %q", r.Status, r.Location())
+		}
+		if r := c.Get("/account/two_factor/"); !strings.Contains(text(r), "Backup phone "+nlMasked+" removed.") || strings.Contains(r.Body, "unregister/") {
+			t.Fatalf("profile after unregister: %s", r.Body)
+		}
+		if k := lastKinds(t, e, u.ID, 1); k[0] != auth.EventDeviceRemoved {
+			t.Fatalf("no device_removed event: %v", k)
+		}
+		e.app.Clock.Advance(time.Minute)
+		l = e.app.Client()
+		if r := l.Password("ana", authtest.Password); strings.Contains(r.Body, "challenge_device") {
+			t.Fatalf("the removed phone is still offered: %s", r.Body)
+		}
+		_ = secret
+	})
 }
 
 func lastKinds(t *testing.T, e *env, uid uint, n int) []string {

@@ -3,6 +3,7 @@ package phone
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("GATEHOUSE_PHONE_ALLOWED_COUNTRIES: %q is not a region code such as NL or US", r))
 		}
 	}
-	if c.DefaultRegion != "" && len(c.AllowedCountries) > 0 && !contains(c.AllowedCountries, c.DefaultRegion) {
+	if c.DefaultRegion != "" && len(c.AllowedCountries) > 0 && !slices.Contains(c.AllowedCountries, c.DefaultRegion) {
 		errs = append(errs, fmt.Errorf("GATEHOUSE_PHONENUMBER_DEFAULT_REGION: %s is not in GATEHOUSE_PHONE_ALLOWED_COUNTRIES", c.DefaultRegion))
 	}
 	if c.ThrottleFactor < 0 {
@@ -155,13 +156,4 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

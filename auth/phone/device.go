@@ -63,9 +63,6 @@ func (d *Device) ActionText(l *locale.Lang) string { return DeviceAction(l, d) }
 // ThrottleFactor is GATEHOUSE_PHONE_THROTTLE_FACTOR.
 func (d *Device) ThrottleFactor() time.Duration { return d.p.cfg.ThrottleFactor }
 
-// TokenPartial is the token step's form: the code field and "send again".
-func (d *Device) TokenPartial() string { return "token-phone" }
-
 // Alternate reports a backup phone, which is never preferred as a user's
 // default device over their own choice (see auth.Alternate).
 func (d *Device) Alternate() bool { return d.Name == NameBackup }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -181,7 +182,7 @@ func (p *Phones) registerValidate(c *gin.Context, sess ginsessions.Session, d *r
 		return
 	}
 	token := c.PostForm("validation-token")
-	if trimmedEmpty(token) {
+	if strings.TrimSpace(token) == "" {
 		d.Error = l.T("token_required")
 		p.renderRegister(c, sess, d)
 		return
@@ -209,15 +210,6 @@ func (p *Phones) registerValidate(c *gin.Context, sess ginsessions.Session, d *r
 	}
 	auth.Flash(c, l.T("phone_backup_added", "Number", isolate(l, FormatNumber(dev.Number))))
 	render.Redirect(c, profileURL)
-}
-
-func trimmedEmpty(s string) bool {
-	for _, r := range s {
-		if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
-			return false
-		}
-	}
-	return true
 }
 
 func (p *Phones) renderRegister(c *gin.Context, sess ginsessions.Session, d *registerData) {

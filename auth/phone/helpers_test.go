@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/gateway/twilio"
 	"github.com/gatehouse/gatehouse/auth/gateway/twilio/twiliotest"
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // Numbers used throughout: a Rotterdam landline as in the brief's mask
@@ -90,6 +91,14 @@ type envOptions struct {
 	auth      func(*auth.Config)
 	twilio    func(*twilio.Config)
 	mount     func(*auth.Service, *gin.Engine)
+	db        testenv.DB // zero: SQLite
+}
+
+// forEachDB runs f against SQLite and, when configured, PostgreSQL and MySQL.
+func forEachDB(t *testing.T, f func(t *testing.T, db testenv.DB)) {
+	for _, d := range testenv.DBs(t) {
+		t.Run(d.Name, func(t *testing.T) { f(t, d) })
+	}
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -110,6 +119,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 	}
 	e.app = authtest.New(t, authtest.Options{
+		DB:     o.db,
 		Config: o.auth,
 		Mount:  o.mount,
 		Setup: func(s *auth.Service) error {

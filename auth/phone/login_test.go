@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestEnrolAndLogin: each method through the setup wizard (forced
@@ -23,48 +24,50 @@ func TestEnrolAndLogin(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.method, func(t *testing.T) {
-			e := newEnv(t, envOptions{})
-			e.app.User("ana", true, false)
-			c := e.app.Client()
-			r := e.startEnrol(c, "ana", tc.method, tc.typed)
-			if !strings.Contains(r.Body, `name="validation-token"`) {
-				t.Fatalf("number step did not move to validation: %s", r.Body)
-			}
-			lines := e.log.all()
-			want := `Fake ` + tc.kind + ` to ` + nlNumber + `: "Your token is: ` + e.code(tc.method, nlNumber) + `"`
-			if len(lines) != 1 || lines[0] != want || e.log.level[0] != 0 /* slog.LevelInfo */ {
-				t.Fatalf("fake gateway log: want exactly %q at INFO, got %q", want, lines)
-			}
-			r = post(c, "validation", "validation-token", e.code(tc.method, nlNumber))
-			if r.Location() != "/account/two_factor/setup/complete/" {
-				t.Fatalf("validation: %d %q %s", r.Status, r.Location(), r.Body)
-			}
-			d := e.device("ana", nlNumber)
-			if !d.Confirmed || d.Name != phone.NameDefault || d.Method != tc.method || d.Number != nlNumber {
-				t.Fatalf("stored device: %+v", d)
-			}
-			if r := c.Get("/account/two_factor/"); !strings.Contains(text(r), tc.label) {
-				t.Fatalf("profile does not name the phone %q: %s", tc.label, r.Body)
-			}
+			forEachDB(t, func(t *testing.T, db testenv.DB) {
+				e := newEnv(t, envOptions{db: db})
+				e.app.User("ana", true, false)
+				c := e.app.Client()
+				r := e.startEnrol(c, "ana", tc.method, tc.typed)
+				if !strings.Contains(r.Body, `name="validation-token"`) {
+					t.Fatalf("number step did not move to validation: %s", r.Body)
+				}
+				lines := e.log.all()
+				want := `Fake ` + tc.kind + ` to ` + nlNumber + `: "Your token is: ` + e.code(tc.method, nlNumber) + `"`
+				if len(lines) != 1 || lines[0] != want || e.log.level[0] != 0 /* slog.LevelInfo */ {
+					t.Fatalf("fake gateway log: want exactly %q at INFO, got %q", want, lines)
+				}
+				r = post(c, "validation", "validation-token", e.code(tc.method, nlNumber))
+				if r.Location() != "/account/two_factor/setup/complete/" {
+					t.Fatalf("validation: %d %q %s", r.Status, r.Location(), r.Body)
+				}
+				d := e.device("ana", nlNumber)
+				if !d.Confirmed || d.Name != phone.NameDefault || d.Method != tc.method || d.Number != nlNumber {
+					t.Fatalf("stored device: %+v", d)
+				}
+				if r := c.Get("/account/two_factor/"); !strings.Contains(text(r), tc.label) {
+					t.Fatalf("profile does not name the phone %q: %s", tc.label, r.Body)
+				}
 
-			// Login: the code goes out when the password step asks for the phone.
-			e.app.Clock.Advance(2 * time.Minute)
-			l := e.app.Client()
-			r = l.Password("ana", authtest.Password)
-			if !strings.Contains(r.Body, `name="token-otp_token"`) || !strings.Contains(text(r), tc.label) {
-				t.Fatalf("token step: %s", r.Body)
-			}
-			if !strings.Contains(r.Body, `name="challenge_device" value="`+key(tc.method, d.ID)+`"`) {
-				t.Fatalf("token step offers no 'send again' for the phone: %s", r.Body)
-			}
-			if _, n := e.log.last(tc.kind, nlNumber); n != 2 {
-				t.Fatalf("password step sent %d codes in all, want 2 (setup, login)", n)
-			}
-			wantStatus(t, token(l, e.code(tc.method, nlNumber)), http.StatusSeeOther, "login with the phone code")
-			if r := l.Get("/account/two_factor/"); r.Status != http.StatusOK {
-				t.Fatalf("verified login cannot see the profile: %d", r.Status)
-			}
-			_ = tc.action
+				// Login: the code goes out when the password step asks for the phone.
+				e.app.Clock.Advance(2 * time.Minute)
+				l := e.app.Client()
+				r = l.Password("ana", authtest.Password)
+				if !strings.Contains(r.Body, `name="token-otp_token"`) || !strings.Contains(text(r), tc.label) {
+					t.Fatalf("token step: %s", r.Body)
+				}
+				if !strings.Contains(r.Body, `name="challenge_device" value="`+key(tc.method, d.ID)+`"`) {
+					t.Fatalf("token step offers no 'send again' for the phone: %s", r.Body)
+				}
+				if _, n := e.log.last(tc.kind, nlNumber); n != 2 {
+					t.Fatalf("password step sent %d codes in all, want 2 (setup, login)", n)
+				}
+				wantStatus(t, token(l, e.code(tc.method, nlNumber)), http.StatusSeeOther, "login with the phone code")
+				if r := l.Get("/account/two_factor/"); r.Status != http.StatusOK {
+					t.Fatalf("verified login cannot see the profile: %d", r.Status)
+				}
+				_ = tc.action
+			})
 		})
 	}
 }
@@ -138,32 +141,34 @@ func TestCodeExpiry(t *testing.T) {
 // TestConcurrentSameCode: twenty pending logins post the same code at
 // once; exactly one gets in.
 func TestConcurrentSameCode(t *testing.T) {
-	e := newEnv(t, envOptions{
-		phone: func(c *phone.Config) {
-			c.SendCooldown, c.ThrottleFactor = 0, 0
-			c.UserLimit, c.NumberLimit, c.PrefixLimit, c.GlobalLimit = phone.Limit{}, phone.Limit{}, phone.Limit{}, phone.Limit{}
-		},
-	})
-	e.app.User("ana", true, false)
-	e.enrol(e.app.Client(), "ana", phone.MethodSMS, nlNumber)
-	clients := make([]*authtest.Client, 20)
-	for i := range clients {
-		clients[i] = e.app.Client()
-		clients[i].Password("ana", authtest.Password)
-	}
-	code := e.code(phone.MethodSMS, nlNumber)
-	var mu sync.Mutex
-	wins := 0
-	race(len(clients), func(i int) {
-		if token(clients[i], code).Status == http.StatusSeeOther {
-			mu.Lock()
-			wins++
-			mu.Unlock()
+	forEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, envOptions{db: db,
+			phone: func(c *phone.Config) {
+				c.SendCooldown, c.ThrottleFactor = 0, 0
+				c.UserLimit, c.NumberLimit, c.PrefixLimit, c.GlobalLimit = phone.Limit{}, phone.Limit{}, phone.Limit{}, phone.Limit{}
+			},
+		})
+		e.app.User("ana", true, false)
+		e.enrol(e.app.Client(), "ana", phone.MethodSMS, nlNumber)
+		clients := make([]*authtest.Client, 20)
+		for i := range clients {
+			clients[i] = e.app.Client()
+			clients[i].Password("ana", authtest.Password)
+		}
+		code := e.code(phone.MethodSMS, nlNumber)
+		var mu sync.Mutex
+		wins := 0
+		race(len(clients), func(i int) {
+			if token(clients[i], code).Status == http.StatusSeeOther {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+		if wins != 1 {
+			t.Fatalf("20 pending logins posted one phone code: %d succeeded, want exactly 1", wins)
 		}
 	})
-	if wins != 1 {
-		t.Fatalf("20 pending logins posted one phone code: %d succeeded, want exactly 1", wins)
-	}
 }
 
 // race runs n copies of f behind a barrier.

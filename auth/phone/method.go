@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -213,7 +214,7 @@ func (p *Phones) allowed(number string) bool {
 	if len(p.cfg.AllowedCountries) == 0 {
 		return true
 	}
-	return contains(p.cfg.AllowedCountries, Region(number))
+	return slices.Contains(p.cfg.AllowedCountries, Region(number))
 }
 
 // Confirm marks the pending phone confirmed, after its code verified.

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // submit posts a number on the sms step of a client in forced enrolment.
@@ -33,40 +34,42 @@ func sent(r *authtest.Response) bool { return strings.Contains(r.Body, `name="va
 // TestSendCooldown: one number gets at most one code per cooldown, also
 // across users and devices; the wait is said in seconds.
 func TestSendCooldown(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	a := e.enrolling("ana")
-	if r := submit(a, nlNumber); !sent(r) {
-		t.Fatalf("first send: %s", r.Body)
-	}
-	post(a, "validation", "wizard_goto_step", "method")
-	post(a, "method", "method-method", "sms")
-	e.app.Clock.Advance(20 * time.Second)
-	r := submit(a, nlNumber)
-	if sent(r) || !strings.Contains(text(r), "Please wait 40 seconds before asking for another one.") {
-		t.Fatalf("a second send within the cooldown: %s", r.Body)
-	}
-	b := e.enrolling("bob")
-	if r := submit(b, nlNumber); sent(r) {
-		t.Fatalf("another user's send to the same number skipped the cooldown")
-	}
-	if r := submit(b, deNumber); !sent(r) {
-		t.Fatalf("the cooldown of one number blocked another: %s", r.Body)
-	}
-	if _, n := e.log.last("SMS", nlNumber); n != 1 {
-		t.Fatalf("the gateway got %d messages for the number, want 1", n)
-	}
-	e.app.Clock.Advance(40 * time.Second)
-	if r := submit(a, nlNumber); !sent(r) {
-		t.Fatalf("send after the cooldown: %s", r.Body)
-	}
-	// German plural forms.
-	c := e.enrolling("cem")
-	e.app.Clock.Advance(59 * time.Second)
-	post(c, "method", "method-method", "sms")
-	r = c.Post(setupURL+"?lang=de", "setup_view-current_step", "sms", "sms-number", nlNumber)
-	if !strings.Contains(text(r), "Bitte warten Sie 1 Sekunde,") {
-		t.Fatalf("German cooldown message: %s", r.Body)
-	}
+	forEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, envOptions{db: db})
+		a := e.enrolling("ana")
+		if r := submit(a, nlNumber); !sent(r) {
+			t.Fatalf("first send: %s", r.Body)
+		}
+		post(a, "validation", "wizard_goto_step", "method")
+		post(a, "method", "method-method", "sms")
+		e.app.Clock.Advance(20 * time.Second)
+		r := submit(a, nlNumber)
+		if sent(r) || !strings.Contains(text(r), "Please wait 40 seconds before asking for another one.") {
+			t.Fatalf("a second send within the cooldown: %s", r.Body)
+		}
+		b := e.enrolling("bob")
+		if r := submit(b, nlNumber); sent(r) {
+			t.Fatalf("another user's send to the same number skipped the cooldown")
+		}
+		if r := submit(b, deNumber); !sent(r) {
+			t.Fatalf("the cooldown of one number blocked another: %s", r.Body)
+		}
+		if _, n := e.log.last("SMS", nlNumber); n != 1 {
+			t.Fatalf("the gateway got %d messages for the number, want 1", n)
+		}
+		e.app.Clock.Advance(40 * time.Second)
+		if r := submit(a, nlNumber); !sent(r) {
+			t.Fatalf("send after the cooldown: %s", r.Body)
+		}
+		// German plural forms.
+		c := e.enrolling("cem")
+		e.app.Clock.Advance(59 * time.Second)
+		post(c, "method", "method-method", "sms")
+		r = c.Post(setupURL+"?lang=de", "setup_view-current_step", "sms", "sms-number", nlNumber)
+		if !strings.Contains(text(r), "Bitte warten Sie 1 Sekunde,") {
+			t.Fatalf("German cooldown message: %s", r.Body)
+		}
+	})
 }
 
 // TestSendBudgets: the budgets per user, number, country calling code and
@@ -222,4 +225,55 @@ func TestGatewayFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentSends: parallel requests cannot get past the cooldown or
+// a budget (SMS pumping by racing).
+func TestConcurrentSends(t *testing.T) {
+	cases := []struct {
+		name     string
+		cooldown time.Duration
+		limit    phone.Limit
+		want     int
+	}{
+		{"cooldown", time.Minute, phone.Limit{}, 1},
+		{"number budget", 0, phone.Limit{Max: 3, Window: time.Hour}, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDB(t, func(t *testing.T, db testenv.DB) {
+				e := newEnv(t, envOptions{db: db, phone: func(c *phone.Config) {
+					c.SendCooldown = tc.cooldown
+					c.UserLimit, c.NumberLimit, c.PrefixLimit, c.GlobalLimit = phone.Limit{}, tc.limit, phone.Limit{}, phone.Limit{}
+				}})
+				clients := make([]*authtest.Client, 12)
+				for i := range clients {
+					clients[i] = e.enrolling(fmt.Sprintf("u%d", i))
+				}
+				race(len(clients), func(i int) { submit(clients[i], nlNumber) })
+				if _, n := e.log.last("SMS", nlNumber); n != tc.want {
+					t.Fatalf("12 parallel sends to one number: %d went out, want %d", n, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// TestEightDigits: GATEHOUSE_TOTP_DIGITS=8 gives phones 8-digit codes.
+func TestEightDigits(t *testing.T) {
+	e := newEnv(t, envOptions{auth: func(c *auth.Config) { c.TOTPDigits = 8 }})
+	e.app.User("ana", true, false)
+	e.enrol(e.app.Client(), "ana", phone.MethodSMS, nlNumber)
+	if code := e.code(phone.MethodSMS, nlNumber); len(code) != 8 {
+		t.Fatalf("code %q has %d digits, want 8", code, len(code))
+	}
+	e.app.Clock.Advance(2 * time.Minute)
+	c := e.app.Client()
+	c.Password("ana", authtest.Password)
+	code := e.code(phone.MethodSMS, nlNumber)
+	if r := token(c, code[:6]); r.Status == http.StatusSeeOther {
+		t.Fatalf("six of eight digits logged in")
+	}
+	e.app.Clock.Advance(2 * time.Second)
+	wantStatus(t, token(c, code[:4]+" "+code[4:]), http.StatusSeeOther, "eight digits with a space")
 }

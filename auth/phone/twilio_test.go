@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/gateway/twilio"
 	"github.com/gatehouse/gatehouse/auth/gateway/twilio/twiliotest"
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 var callURL = regexp.MustCompile(`^` + regexp.QuoteMeta(publicURL+phone.CallbackPath) + `([A-Za-z0-9_-]{43})/$`)
@@ -22,53 +24,55 @@ var callURL = regexp.MustCompile(`^` + regexp.QuoteMeta(publicURL+phone.Callback
 func TestTwilioEndToEnd(t *testing.T) {
 	for _, method := range []string{phone.MethodSMS, phone.MethodCall} {
 		t.Run(method, func(t *testing.T) {
-			e := newEnv(t, envOptions{sms: "twilio", call: "twilio"})
-			e.app.User("ana", true, false)
-			e.enrol(e.app.Client(), "ana", method, nlNumber)
-			e.app.Clock.Advance(2 * time.Minute)
-			c := e.app.Client()
-			c.Password("ana", authtest.Password)
-			code := e.code(method, nlNumber)
-			if len(code) != 6 {
-				t.Fatalf("no code delivered: %q", code)
-			}
-			wantStatus(t, token(c, code), http.StatusSeeOther, "login with the delivered code")
-			if lines := e.log.all(); len(lines) != 0 {
-				t.Fatalf("the fake gateway was used: %q", lines)
-			}
-			if method == phone.MethodSMS {
-				ms := e.tw.Messages()
-				if len(ms) != 2 || ms[1].To != nlNumber || ms[1].From != twCaller || ms[1].Body != "Your token is: "+code {
-					t.Fatalf("messages: %+v", ms)
+			forEachDB(t, func(t *testing.T, db testenv.DB) {
+				e := newEnv(t, envOptions{sms: "twilio", call: "twilio", db: db})
+				e.app.User("ana", true, false)
+				e.enrol(e.app.Client(), "ana", method, nlNumber)
+				e.app.Clock.Advance(2 * time.Minute)
+				c := e.app.Client()
+				c.Password("ana", authtest.Password)
+				code := e.code(method, nlNumber)
+				if len(code) != 6 {
+					t.Fatalf("no code delivered: %q", code)
 				}
-				return
-			}
-			calls := e.tw.Calls()
-			if len(calls) != 2 {
-				t.Fatalf("calls: %+v", calls)
-			}
-			for _, call := range calls {
-				if call.To != nlNumber || call.From != twCaller || call.Method != http.MethodPost || !callURL.MatchString(call.URL) {
-					t.Fatalf("call request: %+v", call)
+				wantStatus(t, token(c, code), http.StatusSeeOther, "login with the delivered code")
+				if lines := e.log.all(); len(lines) != 0 {
+					t.Fatalf("the fake gateway was used: %q", lines)
 				}
-				if strings.Contains(call.URL, code) {
-					t.Fatalf("the code is in the call URL %s", call.URL)
+				if method == phone.MethodSMS {
+					ms := e.tw.Messages()
+					if len(ms) != 2 || ms[1].To != nlNumber || ms[1].From != twCaller || ms[1].Body != "Your token is: "+code {
+						t.Fatalf("messages: %+v", ms)
+					}
+					return
 				}
-				if len(call.Scripts) != 2 || call.Status[0] != 200 || call.Status[1] != 200 {
-					t.Fatalf("the call's TwiML fetches: %v %q", call.Status, call.Scripts)
+				calls := e.tw.Calls()
+				if len(calls) != 2 {
+					t.Fatalf("calls: %+v", calls)
 				}
-			}
-			greet, err := twiliotest.Parse(calls[1].Scripts[0])
-			if err != nil || greet.Gather == nil || greet.Gather.NumDigits != "1" || greet.Gather.Action != calls[1].URL ||
-				len(greet.Gather.Says) != 1 || !strings.Contains(greet.Gather.Says[0].Text, "Press any key") || !greet.Hangup ||
-				twiliotest.Token(calls[1].Scripts[0]) != "" {
-				t.Fatalf("greeting (it must wait for a key and not tell the code): %s", calls[1].Scripts[0])
-			}
-			said, _ := twiliotest.Parse(calls[1].Scripts[1])
-			if len(said.Says) != 1 || said.Says[0].Language != "en-US" || said.Says[0].Voice != "Polly.Joanna" ||
-				!strings.HasPrefix(said.Says[0].Text, "Your token is "+spellOut(code)+". Repeat: ") {
-				t.Fatalf("spoken code: %s", calls[1].Scripts[1])
-			}
+				for _, call := range calls {
+					if call.To != nlNumber || call.From != twCaller || call.Method != http.MethodPost || !callURL.MatchString(call.URL) {
+						t.Fatalf("call request: %+v", call)
+					}
+					if strings.Contains(call.URL, code) {
+						t.Fatalf("the code is in the call URL %s", call.URL)
+					}
+					if len(call.Scripts) != 2 || call.Status[0] != 200 || call.Status[1] != 200 {
+						t.Fatalf("the call's TwiML fetches: %v %q", call.Status, call.Scripts)
+					}
+				}
+				greet, err := twiliotest.Parse(calls[1].Scripts[0])
+				if err != nil || greet.Gather == nil || greet.Gather.NumDigits != "1" || greet.Gather.Action != calls[1].URL ||
+					len(greet.Gather.Says) != 1 || !strings.Contains(greet.Gather.Says[0].Text, "Press any key") || !greet.Hangup ||
+					twiliotest.Token(calls[1].Scripts[0]) != "" {
+					t.Fatalf("greeting (it must wait for a key and not tell the code): %s", calls[1].Scripts[0])
+				}
+				said, _ := twiliotest.Parse(calls[1].Scripts[1])
+				if len(said.Says) != 1 || said.Says[0].Language != "en-US" || said.Says[0].Voice != "Polly.Joanna" ||
+					!strings.HasPrefix(said.Says[0].Text, "Your token is "+spellOut(code)+". Repeat: ") {
+					t.Fatalf("spoken code: %s", calls[1].Scripts[1])
+				}
+			})
 		})
 	}
 }
@@ -92,71 +96,73 @@ func pendingCall(t *testing.T, e *env) (twiliotest.Call, *authtest.Client) {
 // TestTwiMLEndpointRefuses: the TwiML endpoint speaks only to Twilio, and
 // a call id reads its code out once.
 func TestTwiMLEndpointRefuses(t *testing.T) {
-	e := newEnv(t, envOptions{call: "twilio"})
-	call, login := pendingCall(t, e)
-	params := e.tw.CallParams(call.Sid)
-	withDigits := e.tw.CallParams(call.Sid)
-	withDigits.Set("Digits", "1")
-	otherURL := publicURL + phone.CallbackPath + strings.Repeat("A", 43) + "/"
-	tampered := e.tw.CallParams(call.Sid)
-	tampered.Set("To", "+4930123456")
-	foreign := e.tw.CallParams(call.Sid)
-	foreign.Set("AccountSid", "ACother0123456789")
-	repeated := e.tw.CallParams(call.Sid)
-	repeated.Add("Digits", "1")
-	repeated.Add("Digits", "2")
+	forEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, envOptions{call: "twilio", db: db})
+		call, login := pendingCall(t, e)
+		params := e.tw.CallParams(call.Sid)
+		withDigits := e.tw.CallParams(call.Sid)
+		withDigits.Set("Digits", "1")
+		otherURL := publicURL + phone.CallbackPath + strings.Repeat("A", 43) + "/"
+		tampered := e.tw.CallParams(call.Sid)
+		tampered.Set("To", "+4930123456")
+		foreign := e.tw.CallParams(call.Sid)
+		foreign.Set("AccountSid", "ACother0123456789")
+		repeated := e.tw.CallParams(call.Sid)
+		repeated.Add("Digits", "1")
+		repeated.Add("Digits", "2")
 
-	cases := []struct {
-		name      string
-		params    url.Values
-		signature string
-		headers   []string
-		status    int
-	}{
-		{"no signature", withDigits, "", nil, 403},
-		{"garbage signature", withDigits, "bm90IGEgc2lnbmF0dXJl", nil, 403},
-		{"signed with another token", withDigits, twiliotest.Sign("wrongtoken0123456789", call.URL, withDigits), nil, 403},
-		{"signature of another URL", withDigits, twiliotest.Sign(twToken, otherURL, withDigits), nil, 403},
-		{"signature of other parameters", tampered, twiliotest.Sign(twToken, call.URL, withDigits), nil, 403},
-		{"another account", foreign, twiliotest.Sign(twToken, call.URL, foreign), nil, 403},
-		{"repeated parameter", repeated, twiliotest.Sign(twToken, call.URL, repeated), nil, 403},
-		{"signed, but from a browser on another site", withDigits, twiliotest.Sign(twToken, call.URL, withDigits),
-			[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			status, body := e.tw.Post(call.URL, tc.params, tc.signature, tc.headers...)
-			if status != tc.status || twiliotest.Token(body) != "" {
-				t.Fatalf("want %d and no code, got %d %s", tc.status, status, body)
+		cases := []struct {
+			name      string
+			params    url.Values
+			signature string
+			headers   []string
+			status    int
+		}{
+			{"no signature", withDigits, "", nil, 403},
+			{"garbage signature", withDigits, "bm90IGEgc2lnbmF0dXJl", nil, 403},
+			{"signed with another token", withDigits, twiliotest.Sign("wrongtoken0123456789", call.URL, withDigits), nil, 403},
+			{"signature of another URL", withDigits, twiliotest.Sign(twToken, otherURL, withDigits), nil, 403},
+			{"signature of other parameters", tampered, twiliotest.Sign(twToken, call.URL, withDigits), nil, 403},
+			{"another account", foreign, twiliotest.Sign(twToken, call.URL, foreign), nil, 403},
+			{"repeated parameter", repeated, twiliotest.Sign(twToken, call.URL, repeated), nil, 403},
+			{"signed, but from a browser on another site", withDigits, twiliotest.Sign(twToken, call.URL, withDigits),
+				[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				status, body := e.tw.Post(call.URL, tc.params, tc.signature, tc.headers...)
+				if status != tc.status || twiliotest.Token(body) != "" {
+					t.Fatalf("want %d and no code, got %d %s", tc.status, status, body)
+				}
+			})
+		}
+
+		// Twilio's own request (no browser headers) passes the cross-origin
+		// protection and the signature check; the code is read out once.
+		status, greeting := e.tw.Post(call.URL, params, twiliotest.Sign(twToken, call.URL, params))
+		if status != 200 || !strings.Contains(greeting, "<Gather") {
+			t.Fatalf("Twilio's greeting fetch: %d %s", status, greeting)
+		}
+		status, first := e.tw.Post(call.URL, withDigits, twiliotest.Sign(twToken, call.URL, withDigits))
+		if status != 200 || len(twiliotest.Token(first)) != 6 {
+			t.Fatalf("the code was not read out: %d %s", status, first)
+		}
+		for _, p := range []url.Values{withDigits, params} {
+			status, again := e.tw.Post(call.URL, p, twiliotest.Sign(twToken, call.URL, p))
+			if status != 200 || twiliotest.Token(again) != "" || !strings.Contains(again, "no longer valid") || !strings.Contains(again, "<Hangup") {
+				t.Fatalf("a used call id: %d %s", status, again)
 			}
-		})
-	}
-
-	// Twilio's own request (no browser headers) passes the cross-origin
-	// protection and the signature check; the code is read out once.
-	status, greeting := e.tw.Post(call.URL, params, twiliotest.Sign(twToken, call.URL, params))
-	if status != 200 || !strings.Contains(greeting, "<Gather") {
-		t.Fatalf("Twilio's greeting fetch: %d %s", status, greeting)
-	}
-	status, first := e.tw.Post(call.URL, withDigits, twiliotest.Sign(twToken, call.URL, withDigits))
-	if status != 200 || len(twiliotest.Token(first)) != 6 {
-		t.Fatalf("the code was not read out: %d %s", status, first)
-	}
-	for _, p := range []url.Values{withDigits, params} {
-		status, again := e.tw.Post(call.URL, p, twiliotest.Sign(twToken, call.URL, p))
-		if status != 200 || twiliotest.Token(again) != "" || !strings.Contains(again, "no longer valid") || !strings.Contains(again, "<Hangup") {
-			t.Fatalf("a used call id: %d %s", status, again)
 		}
-	}
-	// Unknown ids, signed: no code, no crash.
-	for _, id := range []string{strings.Repeat("A", 43), "short", strings.Repeat("~", 43), "%C3%A9" + strings.Repeat("a", 37)} {
-		u := publicURL + phone.CallbackPath + id + "/"
-		status, body := e.tw.Post(u, withDigits, twiliotest.Sign(twToken, u, withDigits))
-		if (status != 200 && status != 403 && status != 404) || twiliotest.Token(body) != "" {
-			t.Fatalf("unknown id %q: %d %s", id, status, body)
+		// Unknown ids, signed: no code, no crash.
+		for _, id := range []string{strings.Repeat("A", 43), "short", strings.Repeat("~", 43), "%C3%A9" + strings.Repeat("a", 37)} {
+			u := publicURL + phone.CallbackPath + id + "/"
+			status, body := e.tw.Post(u, withDigits, twiliotest.Sign(twToken, u, withDigits))
+			if (status != 200 && status != 403 && status != 404) || twiliotest.Token(body) != "" {
+				t.Fatalf("unknown id %q: %d %s", id, status, body)
+			}
 		}
-	}
-	wantStatus(t, token(login, twiliotest.Token(first)), http.StatusSeeOther, "login with the code read out")
+		wantStatus(t, token(login, twiliotest.Token(first)), http.StatusSeeOther, "login with the code read out")
+	})
 }
 
 // TestTwiMLCallExpires: a call not answered within the code's validity
@@ -234,4 +240,59 @@ func TestTwilioMessagingService(t *testing.T) {
 	if len(ms) != 1 || ms[0].MessagingServiceSid != "MGservice0123456789" || ms[0].From != "" {
 		t.Fatalf("messages: %+v", ms)
 	}
+}
+
+// TestConcurrentCallFetches: parallel signed fetches of one call's code
+// get it exactly once.
+func TestConcurrentCallFetches(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, envOptions{call: "twilio", db: db})
+		call, _ := pendingCall(t, e)
+		p := e.tw.CallParams(call.Sid)
+		p.Set("Digits", "1")
+		sig := twiliotest.Sign(twToken, call.URL, p)
+		var mu sync.Mutex
+		told := 0
+		race(10, func(int) {
+			if _, doc := e.tw.Post(call.URL, p, sig); twiliotest.Token(doc) != "" {
+				mu.Lock()
+				told++
+				mu.Unlock()
+			}
+		})
+		if told != 1 {
+			t.Fatalf("10 parallel fetches of one call: the code was read out %d times, want 1", told)
+		}
+	})
+}
+
+// TestSecretsAtRest: the phone key and a pending call's code are sealed,
+// and the call table does not hold the ids of the callback URLs.
+func TestSecretsAtRest(t *testing.T) {
+	e := newEnv(t, envOptions{call: "twilio"})
+	call, login := pendingCall(t, e)
+	id := callURL.FindStringSubmatch(call.URL)[1]
+	var rows []struct {
+		ID          string
+		SealedToken []byte
+	}
+	if err := e.app.DB.Table("gatehouse_phone_call").Select("id, sealed_token").Where("used = ?", false).Find(&rows).Error; err != nil || len(rows) != 1 {
+		t.Fatalf("call rows: %v %d", err, len(rows))
+	}
+	if rows[0].ID == id || strings.Contains(rows[0].ID, id) {
+		t.Fatalf("the call table holds the URL's id")
+	}
+	doc := e.tw.Answer(call.Sid, "1")
+	code := twiliotest.Token(doc)
+	if len(code) != 6 || strings.Contains(string(rows[0].SealedToken), code) {
+		t.Fatalf("the code is stored in the clear (or was not read out: %q)", code)
+	}
+	d := e.device("ana", nlNumber)
+	if len(d.SealedKey) <= 20 {
+		t.Fatalf("the phone key is not sealed: %d bytes", len(d.SealedKey))
+	}
+	if _, err := e.app.Service.Open(d.SealedKey, "phone/999"); err == nil {
+		t.Fatalf("the sealed key opens under another user's context")
+	}
+	wantStatus(t, token(login, code), http.StatusSeeOther, "login with the code read out")
 }

@@ -239,31 +239,38 @@ func (m *Method) advance(ctx context.Context, tx *gorm.DB, id uint, use, session
 	return res.RowsAffected == 1, nil
 }
 
-// verifyLocal decrypts otp with the device's key and accepts it once.
-func (m *Method) verifyLocal(ctx context.Context, row *Device, o OTP) (bool, error) {
+// verifyLocal decrypts otp with the device's key and accepts it once. It
+// returns the counters it accepted; row is not changed (a Device may be
+// shared between goroutines).
+func (m *Method) verifyLocal(ctx context.Context, row Device, o OTP) (ok bool, use, session int, err error) {
 	sealed, err := m.s.Open(row.SealedKey, deviceSealContext(row.UserID, row.PublicID))
 	if err != nil || len(sealed) != 22 {
-		return false, fmt.Errorf("yubikey: device %d: %w", row.ID, errors.Join(err, errors.New("sealed key does not open")))
+		return false, 0, 0, fmt.Errorf("yubikey: device %d: %w", row.ID, errors.Join(err, errors.New("sealed key does not open")))
 	}
 	key, priv := sealed[:16], sealed[16:]
 	b, err := Decrypt(o.Token, key)
 	if err != nil {
-		return false, nil // wrong key, or forged: the CRC does not hold
+		return false, 0, 0, nil // wrong key, or forged: the CRC does not hold
 	}
 	if !SamePrivateID(b.PrivateID[:], priv) {
-		return false, nil
+		return false, 0, 0, nil
 	}
-	use, session := b.UseCounter(), int(b.Use)
+	use, session = b.UseCounter(), int(b.Use)
 	won, err := m.advance(ctx, m.s.DB(), row.ID, use, session)
-	if err != nil || !won {
-		if err == nil && (use < row.UseCounter || (use == row.UseCounter && session <= row.SessionCounter)) {
-			m.s.RecordContext(ctx, auth.Event{Kind: auth.EventCounterRegressed, UserID: row.UserID, Device: deviceKey(row.ID),
-				Detail: fmt.Sprintf("OTP counters %d/%d not after %d/%d", use, session, row.UseCounter, row.SessionCounter)})
-		}
-		return false, err
+	if err != nil {
+		return false, 0, 0, err
 	}
-	row.UseCounter, row.SessionCounter = use, session
-	return true, nil
+	if !won {
+		// A genuine OTP of this key that is not newer: a replay (or a key
+		// restored from a backup of its counters). Record it.
+		var cur Device
+		if err := m.db(ctx).Select("use_counter", "session_counter").Where("id = ?", row.ID).Take(&cur).Error; err == nil {
+			m.s.RecordContext(ctx, auth.Event{Kind: auth.EventCounterRegressed, UserID: row.UserID, Device: deviceKey(row.ID),
+				Detail: fmt.Sprintf("YubiKey OTP counters %d/%d not after %d/%d", use, session, cur.UseCounter, cur.SessionCounter)})
+		}
+		return false, 0, 0, nil
+	}
+	return true, use, session, nil
 }
 
 // device is a confirmed YubiKey.
@@ -289,7 +296,8 @@ func (d *device) VerifyToken(ctx context.Context, token string) (bool, error) {
 	}
 	switch d.row.Kind {
 	case KindLocal:
-		return d.m.verifyLocal(ctx, &d.row, o)
+		ok, _, _, err := d.m.verifyLocal(ctx, d.row, o)
+		return ok, err
 	case KindRemote:
 		v, err := d.m.serviceByID(ctx, d.row.ServiceID)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -309,6 +317,8 @@ func (d *device) VerifyToken(ctx context.Context, token string) (bool, error) {
 		won, err := d.m.advance(ctx, d.m.s.DB(), d.row.ID, a.SessionCounter, a.SessionUse)
 		if err == nil && !won {
 			slog.WarnContext(ctx, "yubikey: the validation service accepted an OTP whose counters are not new", "device", d.Key())
+			d.m.s.RecordContext(ctx, auth.Event{Kind: auth.EventCounterRegressed, UserID: d.row.UserID, Device: d.Key(),
+				Detail: fmt.Sprintf("validation service accepted YubiKey OTP counters %d/%d that are not new", a.SessionCounter, a.SessionUse)})
 		}
 		return won, err
 	}

@@ -234,3 +234,13 @@ func makeOTP(t testing.TB, publicID string, key []byte, priv [6]byte, counter ui
 	}
 	return publicID + encryptBlock(t, b, key)
 }
+
+func BenchmarkLocalDecrypt(b *testing.B) {
+	key := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	for b.Loop() {
+		o, _ := yubikey.ParseOTP("vvccccjddvhvdvgtiblfkbgturecfllberrvkinnctnn")
+		if _, err := yubikey.Decrypt(o.Token, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -131,14 +131,14 @@ func (m *Method) claimLocal(ctx context.Context, pending *Device, o OTP) (bool, 
 	if err != nil {
 		return false, err
 	}
-	ok, err := m.verifyLocal(ctx, &reg, o)
+	ok, use, session, err := m.verifyLocal(ctx, reg, o)
 	if err != nil || !ok {
 		return false, err
 	}
 	err = m.db(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Device{}).Where("id = ? AND confirmed = ? AND kind = ?", pending.ID, false, kindPending).
 			Updates(map[string]any{"kind": KindLocal, "name": reg.Name, "public_id": reg.PublicID, "sealed_key": reg.SealedKey,
-				"use_counter": reg.UseCounter, "session_counter": reg.SessionCounter})
+				"use_counter": use, "session_counter": session})
 		if res.Error != nil {
 			return res.Error
 		}

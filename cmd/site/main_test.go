@@ -145,7 +145,8 @@ func TestHelp(t *testing.T) {
 				if !strings.Contains(r.stdout, "Usage: site "+name) {
 					t.Errorf("stdout lacks %q:\n%s", "Usage: site "+name, r.stdout)
 				}
-				if !strings.Contains(r.stdout, commands[name].summary) || !strings.Contains(r.stdout, "GATEHOUSE_DB") {
+				// i18n works on the locale files only: no database.
+				if !strings.Contains(r.stdout, commands[name].summary) || (name != "i18n" && !strings.Contains(r.stdout, "GATEHOUSE_DB")) {
 					t.Errorf("help lacks the summary or the GATEHOUSE_DB flag:\n%s", r.stdout)
 				}
 				if r.stderr != "" {

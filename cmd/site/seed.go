@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse/cmd/site/library"
@@ -41,7 +44,11 @@ func cmdSeedDemo(e *env, args []string) error {
 		opts.Progress = bar.update
 		opts.Phase = bar.phase
 	}
-	st, err := library.Seed(contextBG(), s.db, opts)
+	// Ctrl-C stops the load cleanly: the batches committed so far stay,
+	// and the dropped indexes are built again.
+	ctx, stop := signal.NotifyContext(contextBG(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := library.Seed(ctx, s.db, opts)
 	if bar != nil {
 		bar.finish()
 	}

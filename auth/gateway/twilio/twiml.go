@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/gatehouse/gatehouse/auth/phone"
 	"github.com/gatehouse/gatehouse/internal/locale"
+	"github.com/gatehouse/gatehouse/locales"
 )
 
 // Voice is how Twilio speaks one language: the <Say> language and voice.
@@ -66,23 +68,21 @@ func (g *Gateway) speaker(pc *phone.PendingCall) speaker {
 	if pc != nil && pc.Fallback != nil {
 		return speaker{pc.Fallback, en}
 	}
-	return speaker{nil, en}
+	return speaker{english(), en}
 }
 
-// english is used only when no catalog language is at hand at all.
-var english = map[string]string{
-	"phone_call_greeting": "Hi, this is Gatehouse calling. Press any key to continue.",
-	"phone_call_no_input": "You didn't press any keys. Good bye.",
-	"phone_call_gone":     "This code is no longer valid. Good bye.",
-}
-
-func (s speaker) say(id string, args ...any) twiml.VoiceSay {
-	text := english[id]
-	if s.lang != nil {
-		text = s.lang.T(id, args...)
-	} else if id == "phone_call_token" && len(args) == 2 {
-		text = "Your token is " + args[1].(string) + ". Repeat: " + args[1].(string) + ". Good bye."
+// english is the embedded catalog's English, for a call that brings no
+// language at all; never nil.
+var english = sync.OnceValue(func() *locale.Lang {
+	if cat, err := locale.Load(locales.FS); err == nil {
+		if l := cat.Lang(locale.Source); l != nil {
+			return l
+		}
 	}
+	return locale.From(&gin.Context{}) // an English that answers message ids
+})
+
+func (s speaker) say(text string) twiml.VoiceSay {
 	return twiml.VoiceSay{Message: text, Language: s.voice.Language, Voice: s.voice.Voice}
 }
 
@@ -117,16 +117,13 @@ func (g *Gateway) twiml(c *gin.Context, calls phone.Calls) {
 		}
 		s := g.speaker(pc)
 		if pc == nil {
-			verbs = []twiml.Element{s.say("phone_call_gone"), twiml.VoiceHangup{}}
+			verbs = []twiml.Element{s.say(s.lang.T("phone_call_gone")), twiml.VoiceHangup{}}
 		} else {
-			site := "Gatehouse"
-			if s.lang != nil {
-				site = s.lang.T("site_name")
-			}
+			greeting := s.lang.T("phone_call_greeting", "Site", s.lang.T("site_name"))
 			verbs = []twiml.Element{
 				twiml.VoiceGather{Action: g.CallbackURL(id), Method: http.MethodPost, NumDigits: "1", Timeout: "15",
-					InnerElements: []twiml.Element{s.say("phone_call_greeting", "Site", site)}},
-				s.say("phone_call_no_input"),
+					InnerElements: []twiml.Element{s.say(greeting)}},
+				s.say(s.lang.T("phone_call_no_input")),
 				twiml.VoiceHangup{},
 			}
 		}
@@ -138,9 +135,9 @@ func (g *Gateway) twiml(c *gin.Context, calls phone.Calls) {
 		}
 		s := g.speaker(pc)
 		if pc == nil {
-			verbs = []twiml.Element{s.say("phone_call_gone"), twiml.VoiceHangup{}}
+			verbs = []twiml.Element{s.say(s.lang.T("phone_call_gone")), twiml.VoiceHangup{}}
 		} else {
-			verbs = []twiml.Element{s.say("phone_call_token", "Token", spell(pc.Token)), twiml.VoiceHangup{}}
+			verbs = []twiml.Element{s.say(s.lang.T("phone_call_token", "Token", spell(pc.Token))), twiml.VoiceHangup{}}
 		}
 	}
 	doc, err := twiml.Voice(verbs)

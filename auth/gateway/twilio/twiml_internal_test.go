@@ -33,12 +33,12 @@ func TestSpeakerFallback(t *testing.T) {
 	}
 	for _, tc := range cases {
 		s := g.speaker(tc.pc)
-		say := s.say("phone_call_token", "Token", spell("123"))
+		say := s.say(s.lang.T("phone_call_token", "Token", spell("123")))
 		if say.Language != tc.lang || !strings.HasPrefix(say.Message, tc.text) {
 			t.Errorf("%s: said %+v", tc.name, say)
 		}
 		for _, id := range []string{"phone_call_greeting", "phone_call_no_input", "phone_call_gone"} {
-			if m := s.say(id, "Site", "X").Message; m == "" || m == id {
+			if m := s.lang.T(id, "Site", "X"); m == "" || m == id {
 				t.Errorf("%s: %s says %q", tc.name, id, m)
 			}
 		}

@@ -45,12 +45,12 @@ var TagNames = []string{
 // Seed inserts o.Books books with authors, tags and loans, in multi-row
 // INSERTs inside transactions. On a big load it drops the secondary indexes
 // first and builds them again at the end (faster than keeping them up to
-// date row by row); on SQLite it also relaxes durability (synchronous=OFF)
-// and foreign-key checks for the loading connection only: the data is
-// consistent by construction, and a crash mid-load leaves a partial seed,
-// never a corrupt file (the journal stays on).
-func Seed(ctx context.Context, db *gorm.DB, o SeedOptions) (SeedStats, error) {
-	var st SeedStats
+// date row by row), also when the load fails or is cancelled; on SQLite
+// it also turns off fsync (synchronous=OFF) and foreign-key checks for the
+// loading connection only: the data is consistent by construction, a
+// stopped or crashed load leaves the batches committed so far, and only a
+// power loss during the load could damage the file.
+func Seed(ctx context.Context, db *gorm.DB, o SeedOptions) (st SeedStats, err error) {
 	if o.Books < 0 {
 		return st, errors.New("the number of books cannot be negative")
 	}
@@ -82,10 +82,17 @@ func Seed(ctx context.Context, db *gorm.DB, o SeedOptions) (SeedStats, error) {
 	// Secondary indexes: drop them for a load at least as big as the table.
 	var dropped bool
 	if o.Books >= 50_000 && base.book <= int64(o.Books) {
+		dropped = true
+		defer func() {
+			if err != nil { // put the indexes back, even after a cancel
+				if merr := Migrate(context.WithoutCancel(ctx), db.WithContext(context.WithoutCancel(ctx))); merr != nil {
+					err = errors.Join(err, fmt.Errorf("rebuilding the indexes: %w (`site migrate` builds them)", merr))
+				}
+			}
+		}()
 		if err := dropIndexes(db); err != nil {
 			return st, err
 		}
-		dropped = true
 	}
 
 	sqlDB, err := db.DB()
