@@ -185,7 +185,7 @@ func TestTwilioLanguages(t *testing.T) {
 	}{
 		{"de", "Ihr Code lautet: ", "de-DE", "Polly.Vicki", "Ihr Code lautet "},
 		{"he", "הקוד שלך הוא: ", "he-IL", "Google.he-IL-Standard-A", "הקוד שלך הוא "},
-		{"fr-FR", "Your token is: ", "en-US", "Polly.Joanna", "Your token is "}, // no French catalog: English
+		{"xx-YY", "Your token is: ", "en-US", "Polly.Joanna", "Your token is "}, // an unknown language: English
 	}
 	for _, tc := range cases {
 		t.Run(tc.accept, func(t *testing.T) {

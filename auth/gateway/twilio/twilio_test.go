@@ -94,7 +94,7 @@ func TestVoices(t *testing.T) {
 	c.Voices = map[string]twilio.Voice{"fy": {Language: "nl-NL", Voice: "Polly.Lotte"}}
 	g, _ := twilio.New(c)
 	for _, l := range cat.Languages() {
-		if _, ok := g.VoiceFor(l.Tag); !ok {
+		if _, ok := g.VoiceFor(l.Tag); !ok && !twilio.NoVoice[l.Tag] {
 			t.Errorf("language %s has no Twilio voice: calls fall back to English", l.Tag)
 		}
 	}

@@ -34,7 +34,30 @@ var Voices = map[string]Voice{
 	"it":    {"it-IT", "Polly.Bianca"},
 	"pt":    {"pt-PT", "Polly.Ines"},
 	"pt-BR": {"pt-BR", "Polly.Camila"},
+	"ar":    {"arb", "Polly.Zeina"},
+	"ca":    {"ca-ES", "Polly.Arlet"},
+	"cs":    {"cs-CZ", "Google.cs-CZ-Standard-A"},
+	"da":    {"da-DK", "Polly.Naja"},
+	"fi":    {"fi-FI", "Polly.Suvi"},
+	"hi":    {"hi-IN", "Polly.Aditi"},
+	"hu":    {"hu-HU", "Google.hu-HU-Standard-A"},
+	"ja":    {"ja-JP", "Polly.Mizuki"},
+	"lt":    {"lt-LT", "Google.lt-LT-Standard-A"},
+	"nb":    {"nb-NO", "Polly.Liv"},
+	"pl":    {"pl-PL", "Polly.Ewa"},
+	"ro":    {"ro-RO", "Polly.Carmen"},
+	"ru":    {"ru-RU", "Polly.Tatyana"},
+	"sr":    {"sr-RS", "Google.sr-RS-Standard-A"},
+	"sv":    {"sv-SE", "Polly.Astrid"},
+	"tr":    {"tr-TR", "Polly.Filiz"},
+	"vi":    {"vi-VN", "Google.vi-VN-Standard-A"},
+	"zh":    {"cmn-CN", "Polly.Zhiyu"},
 }
+
+// NoVoice lists the site's languages Twilio has no text-to-speech voice
+// for: their calls are spoken in English on purpose (the text message is
+// still in the user's language).
+var NoVoice = map[string]bool{"as": true, "az": true, "fa": true, "ha": true}
 
 // VoiceFor returns the voice of a language tag: the tag itself, then its
 // base language; false when there is none.
