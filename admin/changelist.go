@@ -489,7 +489,8 @@ func (m *model) label(l *locale.Lang, name string) string {
 		return tr(l, c.label, c.label)
 	}
 	c := m.cols[name]
-	return tr(l, "admin_field_"+m.app+"_"+m.name+"_"+name, c.label)
+	// A label for this model's column, else the shared one for the column name.
+	return tr(l, "admin_field_"+m.app+"_"+m.name+"_"+name, tr(l, "admin_column_"+name, c.label))
 }
 
 // idMarker stands for a row's id in a label translated once per page.
