@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -37,9 +38,15 @@ const relatedListed = 20
 func (s *Site) cascade(c *gin.Context, m *model, obj any) (deleted, error) {
 	id := m.idOf(c, obj)
 	d := deleted{ID: id, Repr: reprOf(obj, m.verbose, id)}
+	l := locale.From(c)
 	rels := append(append([]*schema.Relationship{}, m.schema.Relationships.HasMany...), m.schema.Relationships.HasOne...)
 	for _, r := range rels {
 		rs := r.FieldSchema
+		// The child's translated model name when it has an admin.
+		name := humanize(rs.Name)
+		if cm := s.modelOf(rs.ModelType); cm != nil {
+			name = tr(l, cm.verbose, cm.verbose)
+		}
 		slice := reflect.New(reflect.SliceOf(rs.ModelType))
 		q := s.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: r.References[0].ForeignKey.DBName}, Value: id})
 		var n int64
@@ -52,14 +59,18 @@ func (s *Site) cascade(c *gin.Context, m *model, obj any) (deleted, error) {
 		for i := 0; i < slice.Elem().Len(); i++ {
 			e := slice.Elem().Index(i)
 			cid, _ := rs.PrioritizedPrimaryField.ValueOf(c.Request.Context(), e)
-			d.Related = append(d.Related, humanize(rs.Name)+": "+reprOf(e.Addr().Interface(), rs.Name, cid))
+			d.Related = append(d.Related, name+": "+reprOf(e.Addr().Interface(), rs.Name, cid))
 		}
 		d.More += int(n) - slice.Elem().Len()
 	}
 	for _, r := range m.schema.Relationships.Many2Many {
 		n := s.db().WithContext(c.Request.Context()).Model(obj).Association(r.Name).Count()
 		if n > 0 {
-			d.Related = append(d.Related, fmt.Sprintf("%s: %d", humanize(r.Name), n))
+			label := humanize(r.Name)
+			if _, ok := m.cols[strings.ToLower(r.Name)]; ok {
+				label = m.label(l, strings.ToLower(r.Name)) // the field's translated label
+			}
+			d.Related = append(d.Related, fmt.Sprintf("%s: %d", label, n))
 		}
 	}
 	return d, nil

@@ -508,14 +508,21 @@ func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column
 	case "fk":
 		if col.auto {
 			f.AutoURL = m.url("autocomplete/?field=" + col.name)
-			if f.Value != "" {
+			// Without JavaScript the search box does nothing: the select
+			// still offers the first rows, plus the current choice.
+			rows, err := s.related(c, col, "", 50)
+			if err != nil {
+				return nil, err
+			}
+			if f.Value != "" && !slices.ContainsFunc(rows, func(r relatedRow) bool { return r.Value == f.Value }) {
 				id, _ := parseID(f.Value)
-				rows, err := s.relatedByID(c, col, id)
+				cur, err := s.relatedByID(c, col, id)
 				if err != nil {
 					return nil, err
 				}
-				f.Options = rows
+				rows = append(cur, rows...)
 			}
+			f.Options = rows
 		} else {
 			rows, err := s.related(c, col, "", 1000)
 			if err != nil {

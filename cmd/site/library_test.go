@@ -265,10 +265,11 @@ func testLibraryAdmin(t *testing.T, d testenv.DB) {
 	db.Joins("JOIN library_books ON library_books.author_id = library_authors.id").First(&a)
 	var bookIDs []uint
 	db.Model(&library.Book{}).Where("author_id = ?", a.ID).Pluck("id", &bookIDs)
-	del := c.Get(fmt.Sprintf("/admin/library/author/%d/delete/", a.ID))
-	if del.Status != 200 {
-		t.Fatalf("author delete page: %d", del.Status)
+	del := c.Get(fmt.Sprintf("/admin/library/author/%d/delete/?lang=he", a.ID))
+	if del.Status != 200 || !strings.Contains(del.Body, "ספר: ") {
+		t.Fatalf("the Hebrew author delete page must list the books under their Hebrew model name: %d", del.Status)
 	}
+	c.Get("/admin/?lang=en")
 	if r := c.Post(fmt.Sprintf("/admin/library/author/%d/delete/", a.ID)); r.Status != http.StatusSeeOther {
 		t.Fatalf("delete author: %d %.300s", r.Status, r.Body)
 	}
