@@ -75,11 +75,11 @@ func (c *Catalog) Reload() error {
 	for _, t := range append(tags, pseudoTag) {
 		name := t.String()
 		langs[name] = &Lang{
-			Tag:  name,
-			Dir:  direction(t),
-			Name: nativeName(t),
+			Tag:    name,
+			Dir:    direction(t),
+			Name:   nativeName(t),
 			Pseudo: t == pseudoTag,
-			loc:  i18n.NewLocalizer(bundle, name, Source),
+			loc:    i18n.NewLocalizer(bundle, name, Source),
 		}
 	}
 	c.mu.Lock()
