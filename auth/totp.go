@@ -166,9 +166,9 @@ func (d *TOTPDevice) Label(l *locale.Lang) string      { return l.T("device_gene
 func (d *TOTPDevice) ActionText(l *locale.Lang) string { return l.T("action_generator") }
 func (d *TOTPDevice) ThrottleFactor() time.Duration    { return d.method.s.cfg.TOTPThrottleFactor }
 
-// canonicalDigits returns token as exactly n ASCII digits, after removing
+// CanonicalDigits returns token as exactly n ASCII digits, after removing
 // spaces; anything else (other scripts' digits, letters) is not a token.
-func canonicalDigits(token string, n int) (string, bool) {
+func CanonicalDigits(token string, n int) (string, bool) {
 	t := strings.Map(func(r rune) rune {
 		if r == ' ' || r == '\t' || r == '-' {
 			return -1
@@ -190,7 +190,7 @@ func canonicalDigits(token string, n int) (string, bool) {
 // later than the watermark, then moves the watermark with a conditional
 // UPDATE: of two requests with the same code, exactly one wins.
 func (d *TOTPDevice) VerifyToken(ctx context.Context, token string) (bool, error) {
-	code, ok := canonicalDigits(token, d.Digits)
+	code, ok := CanonicalDigits(token, d.Digits)
 	if !ok {
 		return false, nil
 	}

@@ -113,9 +113,9 @@ func TestCanonicalDigits(t *testing.T) {
 		{"123456\u200b", "", false}, // zero-width space
 	}
 	for _, c := range cases {
-		got, ok := canonicalDigits(c.in, 6)
+		got, ok := CanonicalDigits(c.in, 6)
 		if got != c.want || ok != c.ok {
-			t.Errorf("canonicalDigits(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("CanonicalDigits(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

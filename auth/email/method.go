@@ -264,7 +264,7 @@ func (d *device) Challenge(c *gin.Context, u *auth.User) error {
 
 // VerifyToken accepts the current code once, before it expires.
 func (d *device) VerifyToken(ctx context.Context, token string) (bool, error) {
-	code, ok := canonicalDigits(token, Digits)
+	code, ok := auth.CanonicalDigits(token, Digits)
 	if !ok {
 		return false, nil
 	}
@@ -302,26 +302,6 @@ func newCode() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%06d", n.Int64()), nil
-}
-
-// canonicalDigits returns token as exactly n ASCII digits, after removing
-// spaces and dashes; other scripts' digits and letters are not a code.
-func canonicalDigits(token string, n int) (string, bool) {
-	t := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '-' {
-			return -1
-		}
-		return r
-	}, token)
-	if len(t) != n {
-		return "", false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] < '0' || t[i] > '9' {
-			return "", false
-		}
-	}
-	return t, true
 }
 
 var errNoAddress = errors.New("email: device has no valid address")

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -85,7 +84,7 @@ func (d *Device) code(counter int64) (string, error) {
 // new code), and the code is taken with a conditional UPDATE of the
 // watermark: of concurrent requests with the same code exactly one wins.
 func (d *Device) VerifyToken(ctx context.Context, token string) (bool, error) {
-	want, ok := canonicalDigits(token, d.Digits)
+	want, ok := auth.CanonicalDigits(token, d.Digits)
 	if !ok {
 		return false, nil
 	}
@@ -113,25 +112,4 @@ func (d *Device) VerifyToken(ctx context.Context, token string) (bool, error) {
 		return false, res.Error
 	}
 	return res.RowsAffected == 1, nil
-}
-
-// canonicalDigits returns token as exactly n ASCII digits after removing
-// spaces and dashes; anything else (other scripts' digits, letters) is not
-// a code. It is the rule of the auth package's own methods.
-func canonicalDigits(token string, n int) (string, bool) {
-	t := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '-' {
-			return -1
-		}
-		return r
-	}, token)
-	if len(t) != n {
-		return "", false
-	}
-	for i := 0; i < len(t); i++ {
-		if t[i] < '0' || t[i] > '9' {
-			return "", false
-		}
-	}
-	return t, true
 }
