@@ -65,7 +65,7 @@ func BenchmarkTokenStepParallel(b *testing.B) {
 			codes[i] = app.Code(secrets[i], 0)
 		}
 		b.StartTimer()
-		race(users, func(i int) {
+		authtest.Race(users, func(i int) {
 			t0 := time.Now()
 			r := tokenPost(clients[i], codes[i])
 			d := time.Since(t0)
@@ -114,7 +114,7 @@ func BenchmarkVerifiedSessions(b *testing.B) {
 	}
 	b.ResetTimer()
 	for done := 0; done < b.N; done += len(clients) {
-		race(len(clients), func(i int) {
+		authtest.Race(len(clients), func(i int) {
 			if r := clients[i].Get("/account/two_factor/"); r.Status != http.StatusOK {
 				b.Errorf("verified session lost: %d", r.Status)
 			}

@@ -99,22 +99,6 @@ func TestPasswordThrottleDoesNotLockSecondFactor(t *testing.T) {
 	}
 }
 
-// race runs n copies of f behind a barrier.
-func race(n int, f func(i int)) {
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			start.Wait()
-			f(i)
-		}()
-	}
-	start.Done()
-	done.Wait()
-}
-
 func TestConcurrentLogins(t *testing.T) {
 	forEachDB(t, func(t *testing.T, o authtest.Options) {
 		o.Config = func(c *auth.Config) { c.TOTPThrottleFactor, c.StaticThrottleFactor = 0, 0 }
@@ -133,7 +117,7 @@ func TestConcurrentLogins(t *testing.T) {
 		var mu sync.Mutex
 		wins := 0
 		code := app.Code(secret, 0)
-		race(20, func(i int) {
+		authtest.Race(20, func(i int) {
 			if tokenPost(clients[i], code).Status == http.StatusSeeOther {
 				mu.Lock()
 				wins++
@@ -150,7 +134,7 @@ func TestConcurrentLogins(t *testing.T) {
 			clients[i].Post("/account/login/", "login_view-current_step", "token", "wizard_goto_step", "backup")
 		}
 		wins = 0
-		race(20, func(i int) {
+		authtest.Race(20, func(i int) {
 			r := clients[i].Post("/account/login/", "login_view-current_step", "backup", "backup-otp_token", codes[0])
 			if r.Status == http.StatusSeeOther {
 				mu.Lock()
@@ -174,7 +158,7 @@ func TestParallelGuessesBounded(t *testing.T) {
 		c.Password("ana", authtest.Password)
 		var mu sync.Mutex
 		evaluated := 0
-		race(50, func(i int) {
+		authtest.Race(50, func(i int) {
 			r := tokenPost(c, "000000")
 			if strings.Contains(r.Body, "Invalid token") {
 				mu.Lock()

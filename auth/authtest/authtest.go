@@ -276,3 +276,20 @@ func (c *Client) Login(username, secret string, offset int) {
 		t.Fatalf("token step: want 303, got %d %s", r.Status, r.Body)
 	}
 }
+
+// Race runs n copies of f behind a barrier, so they start as close to
+// together as the scheduler allows, and waits for all of them.
+func Race(n int, f func(i int)) {
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			start.Wait()
+			f(i)
+		}()
+	}
+	start.Done()
+	done.Wait()
+}

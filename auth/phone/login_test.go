@@ -158,7 +158,7 @@ func TestConcurrentSameCode(t *testing.T) {
 		code := e.code(phone.MethodSMS, nlNumber)
 		var mu sync.Mutex
 		wins := 0
-		race(len(clients), func(i int) {
+		authtest.Race(len(clients), func(i int) {
 			if token(clients[i], code).Status == http.StatusSeeOther {
 				mu.Lock()
 				wins++
@@ -169,22 +169,6 @@ func TestConcurrentSameCode(t *testing.T) {
 			t.Fatalf("20 pending logins posted one phone code: %d succeeded, want exactly 1", wins)
 		}
 	})
-}
-
-// race runs n copies of f behind a barrier.
-func race(n int, f func(i int)) {
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			start.Wait()
-			f(i)
-		}()
-	}
-	start.Done()
-	done.Wait()
 }
 
 // TestThrottledCodeRefused: after wrong codes the phone waits

@@ -250,7 +250,7 @@ func TestConcurrentSends(t *testing.T) {
 				for i := range clients {
 					clients[i] = e.enrolling(fmt.Sprintf("u%d", i))
 				}
-				race(len(clients), func(i int) { submit(clients[i], nlNumber) })
+				authtest.Race(len(clients), func(i int) { submit(clients[i], nlNumber) })
 				if _, n := e.log.last("SMS", nlNumber); n != tc.want {
 					t.Fatalf("12 parallel sends to one number: %d went out, want %d", n, tc.want)
 				}

@@ -253,7 +253,7 @@ func TestConcurrentCallFetches(t *testing.T) {
 		sig := twiliotest.Sign(twToken, call.URL, p)
 		var mu sync.Mutex
 		told := 0
-		race(10, func(int) {
+		authtest.Race(10, func(int) {
 			if _, doc := e.tw.Post(call.URL, p, sig); twiliotest.Token(doc) != "" {
 				mu.Lock()
 				told++
