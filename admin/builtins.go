@@ -48,6 +48,7 @@ func registerBuiltins(s *Site) {
 			if created {
 				u.Password = "!" // no usable password until a superuser sets one
 				u.Epoch = 1
+				u.DeviceEpoch = 1
 				u.DateJoined = time.Now()
 			}
 			return nil

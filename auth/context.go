@@ -22,6 +22,7 @@ const (
 	kAuthAt      = "auth_at"
 	kLoginUID    = "login_uid"
 	kLoginEpoch  = "login_epoch"
+	kLoginDevs   = "login_device_epoch"
 	kLoginAt     = "login_at"
 	kLoginStep   = "login_step"
 	kLoginDevice = "login_device"

@@ -26,6 +26,9 @@ const (
 	EventRememberIssued   = "remember_issued"
 	EventRememberRefused  = "remember_refused"
 	EventCounterRegressed = "counter_regressed"
+	// EventLoginRefused: a pending login or enrolment was refused because
+	// the user's devices changed since its password step.
+	EventLoginRefused = "login_refused"
 )
 
 // eventMessages maps each kind to its message id; the ids are literal so
@@ -43,13 +46,14 @@ var eventMessages = map[string]string{
 	EventRememberIssued:   "event_remember_issued",
 	EventRememberRefused:  "event_remember_refused",
 	EventCounterRegressed: "event_counter_regressed",
+	EventLoginRefused:     "event_login_refused",
 }
 
 // EventKinds lists every event kind, in a stable order (for filters).
 func EventKinds() []string {
 	return []string{EventLoginVerified, EventLoginRemembered, EventPasswordFailed, EventTokenFailed,
 		EventThrottled, EventDeviceAdded, EventDeviceRemoved, EventBackupUsed, EventBackupGenerated,
-		EventRememberIssued, EventRememberRefused, EventCounterRegressed}
+		EventRememberIssued, EventRememberRefused, EventCounterRegressed, EventLoginRefused}
 }
 
 // EventText is the kind's translated name ("Signed in"); an unknown kind

@@ -63,14 +63,14 @@ func (s *Service) pendingUser(c *gin.Context, sess ginsessions.Session) (*User, 
 	if err := s.db.WithContext(c.Request.Context()).Where("id = ?", uid).Take(&u).Error; err != nil {
 		return nil, when
 	}
-	if !u.IsActive || u.Epoch != sess.Get(kLoginEpoch) {
+	if !u.IsActive || u.Epoch != sess.Get(kLoginEpoch) || u.DeviceEpoch != sess.Get(kLoginDevs) {
 		return nil, when
 	}
 	return &u, when
 }
 
 func clearLogin(sess ginsessions.Session) {
-	for _, k := range []string{kLoginUID, kLoginEpoch, kLoginAt, kLoginStep, kLoginDevice, kLoginNext,
+	for _, k := range []string{kLoginUID, kLoginEpoch, kLoginDevs, kLoginAt, kLoginStep, kLoginDevice, kLoginNext,
 		kSetupStep, kSetupMethod, kSetupDevice} {
 		sess.Delete(k)
 	}
@@ -295,6 +295,7 @@ func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *lo
 	session.Rotate(sess)
 	sess.Set(kLoginUID, int64(u.ID))
 	sess.Set(kLoginEpoch, u.Epoch)
+	sess.Set(kLoginDevs, u.DeviceEpoch)
 	sess.Set(kLoginAt, s.clock.Now().Unix())
 	if next, ok := httpx.SafeRedirect(d.Next); ok {
 		sess.Set(kLoginNext, next)

@@ -51,6 +51,29 @@ func (s *Service) setupUser(c *gin.Context, sess ginsessions.Session) (u *User, 
 	return nil, false
 }
 
+// refuseSetup sends a session that may not enrol to the login page. A
+// forced enrolment whose user's devices changed since its password step
+// (someone enrolled first) is ended and logged: it must never enrol.
+func (s *Service) refuseSetup(c *gin.Context, sess ginsessions.Session) {
+	if uid, _ := sess.Get(kLoginUID).(int64); uid != 0 && sess.Get(kSetupStep) != nil {
+		if u, err := s.UserByID(c.Request.Context(), uint(uid)); err == nil && u.DeviceEpoch != sess.Get(kLoginDevs) {
+			s.refuseStale(c, sess, u.ID)
+			return
+		}
+	}
+	render.Redirect(c, withNext(s.cfg.LoginURL, "next", setupURL))
+}
+
+// refuseStale ends a pending login or enrolment that a device change made
+// stale, records the refusal and sends the browser to the login page.
+func (s *Service) refuseStale(c *gin.Context, sess ginsessions.Session, userID uint) {
+	s.Record(c, Event{Kind: EventLoginRefused, UserID: userID, Detail: "devices changed since the password step"})
+	clearLogin(sess)
+	if s.saveSession(c, sess) {
+		render.Redirect(c, withNext(s.cfg.LoginURL, "next", setupURL))
+	}
+}
+
 func (s *Service) enroller(code string) Enroller {
 	for _, e := range s.methods.enrollers() {
 		if e.Code() == code {
@@ -64,7 +87,7 @@ func (s *Service) setupGet(c *gin.Context) {
 	sess := ginsessions.Default(c)
 	u, forced := s.setupUser(c, sess)
 	if u == nil {
-		render.Redirect(c, withNext(s.cfg.LoginURL, "next", setupURL))
+		s.refuseSetup(c, sess)
 		return
 	}
 	if !forced {
@@ -93,7 +116,7 @@ func (s *Service) setupPost(c *gin.Context) {
 	}
 	u, forced := s.setupUser(c, sess)
 	if u == nil {
-		render.Redirect(c, withNext(s.cfg.LoginURL, "next", setupURL))
+		s.refuseSetup(c, sess)
 		return
 	}
 	step, _ := sess.Get(kSetupStep).(string)
@@ -230,7 +253,15 @@ func (s *Service) confirmEnrol(c *gin.Context, sess ginsessions.Session, u *User
 		s.internalError(c, err)
 		return
 	}
-	if err := e.Confirm(c.Request.Context(), u, id); err != nil {
+	var devs int64 // a forced enrolment commits only on the device epoch of its password step
+	if forced {
+		devs, _ = sess.Get(kLoginDevs).(int64)
+	}
+	if err := s.confirmDevice(c.Request.Context(), e, u, id, devs); err != nil {
+		if errors.Is(err, errStaleEnrolment) {
+			s.refuseStale(c, sess, u.ID)
+			return
+		}
 		s.internalError(c, err)
 		return
 	}

@@ -47,8 +47,10 @@ type Enroller interface {
 	PendingDevice(ctx context.Context, u *User, deviceID uint) (Device, error)
 	// TokenField is the form field of the confirming token.
 	TokenField() string
-	// Confirm marks the device confirmed after its token verified.
-	Confirm(ctx context.Context, u *User, deviceID uint) error
+	// Confirm marks the device confirmed after its token verified. It
+	// writes through tx, the transaction that also moves the user's device
+	// epoch, so a refused enrolment confirms nothing.
+	Confirm(ctx context.Context, tx *gorm.DB, u *User, deviceID uint) error
 }
 
 // Device is one registered second factor of a user.

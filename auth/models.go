@@ -18,7 +18,11 @@ type User struct {
 	IsSuperuser bool   `gorm:"not null;default:false"`
 	// Epoch is the credential epoch: it grows when the password changes or
 	// devices are removed, which ends other sessions and remembered browsers.
-	Epoch       int64 `gorm:"not null;default:1"`
+	Epoch int64 `gorm:"not null;default:1"`
+	// DeviceEpoch grows with every change to the user's devices (confirm,
+	// add, remove): a pending login or enrolment made before the change
+	// carries the old value and is refused.
+	DeviceEpoch int64 `gorm:"not null;default:1"`
 	DateJoined  time.Time
 	LastLogin   *time.Time
 	Groups      []Group      `gorm:"many2many:auth_user_groups"`

@@ -117,8 +117,8 @@ func (m *totpMethod) SetupView(ctx context.Context, u *User, id uint) (any, erro
 	return &TOTPSetup{Secret: group4(secret), URL: url, Digits: d.Digits}, nil
 }
 
-func (m *totpMethod) Confirm(ctx context.Context, u *User, id uint) error {
-	res := m.s.db.WithContext(ctx).Model(&TOTPDevice{}).Where("id = ? AND user_id = ? AND confirmed = ?", id, u.ID, false).
+func (m *totpMethod) Confirm(ctx context.Context, tx *gorm.DB, u *User, id uint) error {
+	res := tx.WithContext(ctx).Model(&TOTPDevice{}).Where("id = ? AND user_id = ? AND confirmed = ?", id, u.ID, false).
 		Update("confirmed", true)
 	if res.Error != nil {
 		return res.Error

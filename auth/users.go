@@ -36,7 +36,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 		return nil, err
 	}
 	u := &User{Username: n.Username, Email: strings.TrimSpace(n.Email), Password: hash, IsActive: true,
-		IsStaff: n.Staff || n.Superuser, IsSuperuser: n.Superuser, Epoch: 1, DateJoined: s.clock.Now()}
+		IsStaff: n.Staff || n.Superuser, IsSuperuser: n.Superuser, Epoch: 1, DeviceEpoch: 1, DateJoined: s.clock.Now()}
 	if err := s.db.WithContext(ctx).Create(u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return nil, fmt.Errorf("%w: %s", ErrUserExists, n.Username)
@@ -109,7 +109,8 @@ func (s *Service) DisableTwoFactor(ctx context.Context, u *User) error {
 				return err
 			}
 		}
-		return tx.Model(&User{}).Where("id = ?", u.ID).Update("epoch", gorm.Expr("epoch + 1")).Error
+		return tx.Model(&User{}).Where("id = ?", u.ID).
+			Updates(map[string]any{"epoch": gorm.Expr("epoch + 1"), "device_epoch": gorm.Expr("device_epoch + 1")}).Error
 	})
 	if err != nil {
 		return err
@@ -117,6 +118,44 @@ func (s *Service) DisableTwoFactor(ctx context.Context, u *User) error {
 	u.Epoch++
 	s.RecordContext(ctx, Event{Kind: EventDeviceRemoved, UserID: u.ID, Detail: "all devices"})
 	return s.resetThrottles(ctx, u)
+}
+
+// DevicesChanged records that the user's devices changed (one was
+// confirmed, added or removed): it moves the device epoch, which ends the
+// user's other pending logins and enrolments. Call it in the transaction
+// that makes the change, with tx; a nil tx uses the service's database.
+func (s *Service) DevicesChanged(ctx context.Context, tx *gorm.DB, userID uint) error {
+	if tx == nil {
+		tx = s.db
+	}
+	return tx.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
+		Update("device_epoch", gorm.Expr("device_epoch + 1")).Error
+}
+
+// errStaleEnrolment means a forced enrolment lost to a device change made
+// since its password step (the user, or another session, enrolled first).
+var errStaleEnrolment = errors.New("enrolment refused: the user's devices changed since the password step")
+
+// confirmDevice confirms a pending device and moves the device epoch in one
+// transaction. A forced enrolment (devs > 0, the epoch its password step
+// saw) commits only while that epoch is current: of two sessions that
+// passed the password step while the user had no device, one enrols, and
+// the other is refused, on every dialect and across instances.
+func (s *Service) confirmDevice(ctx context.Context, e Enroller, u *User, id uint, devs int64) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&User{}).Where("id = ?", u.ID)
+		if devs > 0 {
+			q = q.Where("device_epoch = ?", devs)
+		}
+		res := q.Update("device_epoch", gorm.Expr("device_epoch + 1"))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errStaleEnrolment
+		}
+		return e.Confirm(ctx, tx, u, id)
+	})
 }
 
 // HasSuperuser reports whether any active superuser exists.

@@ -51,6 +51,7 @@ type App struct {
 	DB      *gorm.DB
 	Server  *httptest.Server
 	Engine  *gin.Engine
+	opts    Options
 }
 
 // New starts a test site.
@@ -60,8 +61,19 @@ func New(t testing.TB, o Options) *App {
 	if o.DB.Name == "" {
 		o.DB.Name = "sqlite"
 	}
-	db := testenv.Open(t, o.DB)
-	clk := clock.NewFake(Epoch)
+	return start(t, o, testenv.Open(t, o.DB), clock.NewFake(Epoch), true)
+}
+
+// Twin starts a second instance of the site over the same database, clock
+// and secret key, as a second backend behind a load balancer: nothing it
+// shares with the first lives in process memory.
+func (a *App) Twin() *App {
+	a.T.Helper()
+	return start(a.T, a.opts, a.DB, a.Clock, false)
+}
+
+func start(t testing.TB, o Options, db *gorm.DB, clk *clock.Fake, migrate bool) *App {
+	t.Helper()
 	cfg := auth.Defaults()
 	cfg.SecretKey = []byte("test-secret-key-test-secret-key-0123456789")
 	cfg.Clock = clk
@@ -79,8 +91,10 @@ func New(t testing.TB, o Options) *App {
 			t.Fatalf("setup: %v", err)
 		}
 	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
+	if migrate {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
 	}
 	e := s.Engine()
 	if o.Mount != nil {
@@ -88,7 +102,7 @@ func New(t testing.TB, o Options) *App {
 	}
 	srv := httptest.NewServer(auth.Handler(e))
 	t.Cleanup(srv.Close)
-	return &App{T: t, Service: s, Clock: clk, DB: db, Server: srv, Engine: e}
+	return &App{T: t, Service: s, Clock: clk, DB: db, Server: srv, Engine: e, opts: o}
 }
 
 var quietOnce sync.Once
@@ -142,6 +156,12 @@ func (a *App) Client() *Client {
 	return &Client{app: a, Jar: jar, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
+}
+
+// Via returns a client with the same cookie jar that talks to app (a twin
+// instance): one browser whose requests a load balancer spreads.
+func (c *Client) Via(app *App) *Client {
+	return &Client{app: app, Jar: c.Jar, HTTP: c.HTTP}
 }
 
 // Response is a read response.

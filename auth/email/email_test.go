@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/authtest"
 	"github.com/gatehouse/gatehouse/auth/email"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 const (
@@ -35,9 +36,15 @@ type site struct {
 // adjust changes the email settings.
 func newSite(t *testing.T, adjust func(*email.Config)) *site {
 	t.Helper()
+	return newSiteOn(t, testenv.DB{}, adjust)
+}
+
+// newSiteOn is newSite on database d.
+func newSiteOn(t *testing.T, d testenv.DB, adjust func(*email.Config)) *site {
+	t.Helper()
 	sk, _ := newSink(t, sinkOpts{})
 	st := &site{sink: sk}
-	st.App = authtest.New(t, authtest.Options{Setup: func(s *auth.Service) error {
+	st.App = authtest.New(t, authtest.Options{DB: d, Setup: func(s *auth.Service) error {
 		cfg := email.Defaults()
 		cfg.Host, cfg.Port, cfg.TLS = sk.Host, sk.Port, email.TLSNone
 		cfg.From = "Gatehouse <noreply@example.com>"

@@ -215,8 +215,8 @@ func (m *Method) SetupSubmit(c *gin.Context, u *auth.User, id uint) error {
 
 // Confirm marks the pending address confirmed and, when the user has no
 // address yet, stores it on the user.
-func (m *Method) Confirm(ctx context.Context, u *auth.User, id uint) error {
-	return m.db(ctx).Transaction(func(tx *gorm.DB) error {
+func (m *Method) Confirm(ctx context.Context, tx *gorm.DB, u *auth.User, id uint) error {
+	return tx.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row Device
 		if err := tx.Where("id = ? AND user_id = ? AND confirmed = ?", id, u.ID, false).Take(&row).Error; err != nil {
 			return err

@@ -198,7 +198,13 @@ func (p *Phones) registerValidate(c *gin.Context, sess ginsessions.Session, d *r
 		p.renderRegister(c, sess, d)
 		return
 	}
-	if err := p.confirm(ctx, u, dev.ID, NameBackup); err != nil {
+	err = p.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := p.confirm(ctx, tx, u, dev.ID, NameBackup); err != nil {
+			return err
+		}
+		return p.s.DevicesChanged(ctx, tx, u.ID)
+	})
+	if err != nil {
 		p.internal(c, err)
 		return
 	}
@@ -260,16 +266,24 @@ func (p *Phones) unregister(c *gin.Context) {
 		p.s.Fail(c, http.StatusNotFound, "error_not_found")
 		return
 	}
-	res := db.Where("id = ? AND user_id = ? AND name = ?", dev.ID, u.ID, NameBackup).Delete(&Device{})
-	if res.Error != nil {
-		p.internal(c, res.Error)
-		return
-	}
-	if res.RowsAffected != 1 {
+	err = db.Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("id = ? AND user_id = ? AND name = ?", dev.ID, u.ID, NameBackup).Delete(&Device{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := tx.Where("device_id = ?", dev.ID).Delete(&callRow{}).Error; err != nil {
+			return err
+		}
+		return p.s.DevicesChanged(ctx, tx, u.ID)
+	})
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		p.s.Fail(c, http.StatusNotFound, "error_not_found")
 		return
 	}
-	if err := db.Where("device_id = ?", dev.ID).Delete(&callRow{}).Error; err != nil {
+	if err != nil {
 		p.internal(c, err)
 		return
 	}

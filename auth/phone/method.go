@@ -218,12 +218,12 @@ func (p *Phones) allowed(number string) bool {
 }
 
 // Confirm marks the pending phone confirmed, after its code verified.
-func (m *Method) Confirm(ctx context.Context, u *auth.User, id uint) error {
-	return m.p.confirm(ctx, u, id, NameDefault)
+func (m *Method) Confirm(ctx context.Context, tx *gorm.DB, u *auth.User, id uint) error {
+	return m.p.confirm(ctx, tx, u, id, NameDefault)
 }
 
-func (p *Phones) confirm(ctx context.Context, u *auth.User, id uint, name string) error {
-	res := p.s.DB().WithContext(ctx).Model(&Device{}).
+func (p *Phones) confirm(ctx context.Context, tx *gorm.DB, u *auth.User, id uint, name string) error {
+	res := tx.WithContext(ctx).Model(&Device{}).
 		Where("id = ? AND user_id = ? AND name = ? AND confirmed = ? AND number <> ''", id, u.ID, name, false).
 		Update("confirmed", true)
 	if res.Error != nil {

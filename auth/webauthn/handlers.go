@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-webauthn/webauthn/protocol"
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
+	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -401,6 +402,10 @@ func (m *Method) addKey(c *gin.Context) {
 		m.renderKeys(c, http.StatusOK, d)
 		return
 	}
+	if err := m.s.DevicesChanged(ctx, nil, u.ID); err != nil {
+		m.s.Fail(c, http.StatusInternalServerError, "error_internal")
+		return
+	}
 	m.record(ctx, auth.Event{Kind: auth.EventDeviceAdded, UserID: u.ID, Device: deviceKey(id)})
 	auth.Flash(c, locale.From(c).T("webauthn_added"))
 	render.Redirect(c, Base)
@@ -445,12 +450,20 @@ func (m *Method) removeKey(c *gin.Context) {
 			return
 		}
 	}
-	res := m.db(ctx).Where("id = ? AND user_id = ? AND confirmed = ?", id, u.ID, true).Delete(&Credential{})
-	if res.Error != nil {
+	var removed int64
+	err = m.db(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("id = ? AND user_id = ? AND confirmed = ?", id, u.ID, true).Delete(&Credential{})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		removed = res.RowsAffected
+		return m.s.DevicesChanged(ctx, tx, u.ID)
+	})
+	if err != nil {
 		m.s.Fail(c, http.StatusInternalServerError, "error_internal")
 		return
 	}
-	if res.RowsAffected == 1 {
+	if removed == 1 {
 		m.record(ctx, auth.Event{Kind: auth.EventDeviceRemoved, UserID: u.ID, Device: deviceKey(uint(id))})
 		auth.Flash(c, locale.From(c).T("webauthn_removed"))
 	}

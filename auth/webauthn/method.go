@@ -166,8 +166,8 @@ func (m *Method) PendingDevice(ctx context.Context, u *auth.User, id uint) (auth
 }
 
 // Confirm marks the row confirmed once its registration verified.
-func (m *Method) Confirm(ctx context.Context, u *auth.User, id uint) error {
-	res := m.db(ctx).Model(&Credential{}).
+func (m *Method) Confirm(ctx context.Context, tx *gorm.DB, u *auth.User, id uint) error {
+	res := tx.WithContext(ctx).Model(&Credential{}).
 		Where("id = ? AND user_id = ? AND confirmed = ? AND credential_hash IS NOT NULL", id, u.ID, false).
 		Update("confirmed", true)
 	if res.Error != nil {

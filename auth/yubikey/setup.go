@@ -62,8 +62,8 @@ func (m *Method) PendingDevice(ctx context.Context, u *auth.User, id uint) (auth
 }
 
 // Confirm marks the pending row once an OTP filled it.
-func (m *Method) Confirm(ctx context.Context, u *auth.User, id uint) error {
-	res := m.db(ctx).Model(&Device{}).
+func (m *Method) Confirm(ctx context.Context, tx *gorm.DB, u *auth.User, id uint) error {
+	res := tx.WithContext(ctx).Model(&Device{}).
 		Where("id = ? AND user_id = ? AND confirmed = ? AND kind IN ? AND public_id <> ''", id, u.ID, false, []string{KindRemote, KindLocal}).
 		Update("confirmed", true)
 	if res.Error != nil {
