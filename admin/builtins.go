@@ -121,6 +121,11 @@ func (s *Site) userSecurityPost(c *gin.Context, m *model, obj any) {
 		return
 	}
 	id := strconv.FormatUint(uint64(u.ID), 10)
+	// Removing someone's devices or setting their password is as sensitive
+	// as doing it to oneself: sudo mode.
+	if !s.auth.RequireSudo(c, m.url(id+"/security/")) {
+		return
+	}
 	switch c.PostForm("op") {
 	case "remove_devices":
 		if err := s.auth.DisableTwoFactor(c.Request.Context(), u); err != nil {

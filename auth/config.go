@@ -36,6 +36,12 @@ type Config struct {
 	PasswordIPFree   int
 	// PasswordMaxDelay caps the password-step back-off.
 	PasswordMaxDelay time.Duration
+	// ReauthWindow is how long a second-factor verification keeps the
+	// session in sudo mode: backup codes, adding or removing devices and
+	// phones, disabling two-factor and changing the password need one at
+	// most this old, else the user confirms a token first.
+	// (GATEHOUSE_REAUTH_WINDOW, default 300 s)
+	ReauthWindow time.Duration
 	// SessionIdle and SessionAbsolute end sessions (30 min and 12 h).
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
@@ -97,6 +103,7 @@ func Defaults() Config {
 		PasswordUserFree:       5,
 		PasswordIPFree:         50,
 		PasswordMaxDelay:       15 * time.Minute,
+		ReauthWindow:           300 * time.Second,
 		SessionIdle:            30 * time.Minute,
 		SessionAbsolute:        12 * time.Hour,
 		LoginURL:               "/account/login/",
@@ -130,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PasswordMaxDelay == 0 {
 		c.PasswordMaxDelay = d.PasswordMaxDelay
+	}
+	if c.ReauthWindow == 0 {
+		c.ReauthWindow = d.ReauthWindow
 	}
 	if c.SessionIdle == 0 {
 		c.SessionIdle = d.SessionIdle
@@ -184,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.AccountFailureCap < 1 || c.AccountFailureCap > 100 {
 		errs = append(errs, errors.New("GATEHOUSE_ACCOUNT_FAILURE_CAP: must be between 1 and 100"))
+	}
+	if c.ReauthWindow < 0 {
+		errs = append(errs, errors.New("GATEHOUSE_REAUTH_WINDOW: must be a positive number of seconds"))
 	}
 	if c.SessionIdle > c.SessionAbsolute {
 		errs = append(errs, errors.New("GATEHOUSE_SESSION_IDLE: must not exceed GATEHOUSE_SESSION_ABSOLUTE"))

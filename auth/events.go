@@ -29,6 +29,11 @@ const (
 	// EventLoginRefused: a pending login or enrolment was refused because
 	// the user's devices changed since its password step.
 	EventLoginRefused = "login_refused"
+	// EventReauthenticated: a verified user confirmed a second factor again
+	// for a sensitive action (sudo mode).
+	EventReauthenticated = "reauthenticated"
+	// EventPasswordChanged: the user changed their own password.
+	EventPasswordChanged = "password_changed"
 )
 
 // eventMessages maps each kind to its message id; the ids are literal so
@@ -47,13 +52,16 @@ var eventMessages = map[string]string{
 	EventRememberRefused:  "event_remember_refused",
 	EventCounterRegressed: "event_counter_regressed",
 	EventLoginRefused:     "event_login_refused",
+	EventReauthenticated:  "event_reauthenticated",
+	EventPasswordChanged:  "event_password_changed",
 }
 
 // EventKinds lists every event kind, in a stable order (for filters).
 func EventKinds() []string {
 	return []string{EventLoginVerified, EventLoginRemembered, EventPasswordFailed, EventTokenFailed,
 		EventThrottled, EventDeviceAdded, EventDeviceRemoved, EventBackupUsed, EventBackupGenerated,
-		EventRememberIssued, EventRememberRefused, EventCounterRegressed, EventLoginRefused}
+		EventRememberIssued, EventRememberRefused, EventCounterRegressed, EventLoginRefused,
+		EventReauthenticated, EventPasswordChanged}
 }
 
 // EventText is the kind's translated name ("Signed in"); an unknown kind

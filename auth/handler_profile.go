@@ -14,6 +14,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/render"
 )
 
+const (
+	backupURL  = "/account/two_factor/backup/tokens/"
+	disableURL = "/account/two_factor/disable/"
+)
+
 // profileData is the account security page's data.
 type profileData struct {
 	Default     string   // label of the primary device, "" when none

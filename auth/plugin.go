@@ -25,9 +25,13 @@ func (s *Service) Open(sealed []byte, context string) ([]byte, error) {
 // secret; methods use it to store one-time codes as hashes.
 func (s *Service) MAC(parts ...string) string { return mac(s.keys.backupMAC, parts...) }
 
-// LoginUser returns the user of a fresh pending login (password step done,
-// second factor not yet), or nil.
+// LoginUser returns whom a token step is for: the user of a fresh pending
+// login (password step done, second factor not yet), or a verified user
+// confirming it is them again (sudo mode); nil otherwise.
 func (s *Service) LoginUser(c *gin.Context) *User {
+	if u := UserFrom(c); u != nil {
+		return u
+	}
 	u, _ := s.pendingUser(c, ginsessions.Default(c))
 	return u
 }

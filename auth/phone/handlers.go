@@ -35,9 +35,9 @@ const (
 
 func (p *Phones) routes(r gin.IRouter) {
 	g := r.Group("/account/two_factor/phone", p.s.OTPRequired(auth.GuardOptions{}))
-	g.GET("/register/", p.registerGet)
-	g.POST("/register/", p.registerPost)
-	g.POST("/unregister/:id/", p.unregister)
+	g.GET("/register/", p.s.SudoRequired(""), p.registerGet)
+	g.POST("/register/", p.s.SudoRequired("/account/two_factor/phone/register/"), p.registerPost)
+	g.POST("/unregister/:id/", p.s.SudoRequired(profileURL), p.unregister)
 	if cr, ok := p.cfg.Call.(CallRouter); ok {
 		cr.CallRoutes(r, p)
 	}

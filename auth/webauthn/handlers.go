@@ -38,9 +38,9 @@ func (m *Method) Routes(r gin.IRouter) {
 	r.POST(Base+"passkey/begin/", m.passkeyBegin)
 	r.POST(Base+"passkey/finish/", m.passkeyFinish)
 	g := r.Group(Base, m.s.OTPRequired(auth.GuardOptions{}))
-	g.GET("", m.keysPage)
-	g.POST("add/", m.addKey)
-	g.POST("remove/:id/", m.removeKey)
+	g.GET("", m.s.SudoRequired(""), m.keysPage)
+	g.POST("add/", m.s.SudoRequired(Base), m.addKey)
+	g.POST("remove/:id/", m.s.SudoRequired(Base), m.removeKey)
 }
 
 // jsonError answers a ceremony endpoint with a translated message.

@@ -110,6 +110,7 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 	dur("GATEHOUSE_STATIC_THROTTLE_FACTOR", &cfg.StaticThrottleFactor)
 	dur("GATEHOUSE_REMEMBER_COOKIE_AGE", &cfg.RememberCookieAge)
 	dur("GATEHOUSE_SESSION_IDLE", &cfg.SessionIdle)
+	dur("GATEHOUSE_REAUTH_WINDOW", &cfg.ReauthWindow)
 	dur("GATEHOUSE_SESSION_ABSOLUTE", &cfg.SessionAbsolute)
 	integer("GATEHOUSE_TOTP_DIGITS", &cfg.TOTPDigits)
 	integer("GATEHOUSE_ACCOUNT_FAILURE_CAP", &cfg.AccountFailureCap)

@@ -609,6 +609,7 @@ func TestConfigErrors(t *testing.T) {
 		{"totp digits abc", []string{"GATEHOUSE_TOTP_DIGITS", "abc"}, nil, "GATEHOUSE_TOTP_DIGITS"},
 		{"login timeout abc", []string{"GATEHOUSE_LOGIN_TIMEOUT", "abc"}, nil, "GATEHOUSE_LOGIN_TIMEOUT"},
 		{"login timeout negative", []string{"GATEHOUSE_LOGIN_TIMEOUT", "-1"}, nil, "GATEHOUSE_LOGIN_TIMEOUT"},
+		{"reauth window abc", []string{"GATEHOUSE_REAUTH_WINDOW", "abc"}, nil, "GATEHOUSE_REAUTH_WINDOW"},
 		{"session idle NaN", []string{"GATEHOUSE_SESSION_IDLE", "NaN"}, nil, "GATEHOUSE_SESSION_IDLE"},
 		{"session idle Inf", []string{"GATEHOUSE_SESSION_IDLE", "Inf"}, nil, "GATEHOUSE_SESSION_IDLE"},
 		{"session idle huge", []string{"GATEHOUSE_SESSION_IDLE", "1e300"}, nil, "GATEHOUSE_SESSION_IDLE"},
