@@ -1,23 +1,31 @@
 # Two commands for a newcomer: `make run` starts the demo site, `make test`
-# runs every test. Both fetch htmx from npm (pinned in package-lock.json).
+# runs every test. htmx is committed under static/vendor/ (the exact npm
+# file pinned in package-lock.json); `make assets` refreshes it after a
+# change of the lockfile, `make check-htmx` proves it is that file.
 
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: run test bench assets
+.PHONY: run test bench assets check-htmx
 
-run: $(HTMX)
+run:
 	go run ./cmd/site serve
 
-test: $(HTMX)
+test:
 	go vet ./...
 	go test -race -count=1 ./...
 
-bench: $(HTMX)
+bench:
 	go test -run '^$$' -bench . -benchmem ./auth/ ./admin/
 
-assets: $(HTMX)
-
-$(HTMX): package.json package-lock.json
+# npm ci checks the package against the lockfile's integrity hash.
+node_modules/htmx.org/dist/htmx.min.js: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+
+assets: node_modules/htmx.org/dist/htmx.min.js
 	mkdir -p static/vendor
-	cp node_modules/htmx.org/dist/htmx.min.js $@
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+check-htmx:
+	npm ci --no-audit --no-fund --loglevel=error
+	cmp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+	@echo "htmx: static/vendor matches the lockfile's package"

@@ -1,10 +1,12 @@
-// Package static holds the site's CSS and its own JavaScript. htmx comes
-// from npm: `make` copies it into static/vendor/ (not committed).
+// Package static holds the site's CSS and its own JavaScript, and htmx:
+// vendor/htmx.min.js is the exact file of the npm package pinned in
+// package-lock.json, committed so the Go module works without npm; CI
+// checks it against the lockfile (`make check-htmx`).
 package static
 
 import "embed"
 
-// FS holds css/, js/ and, once fetched, vendor/.
+// FS holds css/, js/ and vendor/.
 //
 //go:embed *
 var FS embed.FS
