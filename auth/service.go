@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ginsessions "github.com/gin-contrib/sessions"
@@ -56,6 +57,7 @@ type Service struct {
 	verified []UserVerifiedFunc
 	events   []EventFunc
 	features sync.Map                      // template features, see SetFeature
+	draining atomic.Bool                   // shutting down: /readyz answers 503
 	sections map[string]ProfileSectionFunc // account page blocks, see AddProfileSection
 }
 
@@ -130,7 +132,11 @@ func (s *Service) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
-	e.Use(httpx.Recover(), httpx.AccessLog(), httpx.SecurityHeaders())
+	e.Use(httpx.Recover())
+	// Probes first: no access log line, no session, no language.
+	e.GET(HealthzPath, httpx.SecurityHeaders(), s.healthz)
+	e.GET(ReadyzPath, httpx.SecurityHeaders(), s.readyz)
+	e.Use(httpx.AccessLog(), httpx.SecurityHeaders())
 	e.GET("/static/*path", staticFiles())
 	e.Use(httpx.InputGuard(), s.catalog.Middleware(s.cfg.Dev), ginsessions.Sessions(SessionCookie, s.sessions), s.loadUser())
 	s.routes(e)

@@ -56,3 +56,6 @@ func (r *Redis) Close() error { return r.client.Close() }
 
 // Client exposes the client for tests that clean up their prefix.
 func (r *Redis) Client() *redis.Client { return r.client }
+
+// Ping checks that Redis answers (the readiness probe).
+func (r *Redis) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err() }

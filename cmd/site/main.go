@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
 )
 
 // command is one subcommand.
@@ -54,6 +55,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// shutdownTimeout is how long serve waits for in-flight requests.
+	shutdownTimeout time.Duration
 }
 
 // errUsage marks an error already explained to the user.

@@ -609,6 +609,7 @@ func TestConfigErrors(t *testing.T) {
 		{"totp digits abc", []string{"GATEHOUSE_TOTP_DIGITS", "abc"}, nil, "GATEHOUSE_TOTP_DIGITS"},
 		{"login timeout abc", []string{"GATEHOUSE_LOGIN_TIMEOUT", "abc"}, nil, "GATEHOUSE_LOGIN_TIMEOUT"},
 		{"login timeout negative", []string{"GATEHOUSE_LOGIN_TIMEOUT", "-1"}, nil, "GATEHOUSE_LOGIN_TIMEOUT"},
+		{"shutdown timeout", []string{"GATEHOUSE_SHUTDOWN_TIMEOUT", "0"}, []string{"serve", "--addr", "127.0.0.1:0"}, "GATEHOUSE_SHUTDOWN_TIMEOUT"},
 		{"reauth window abc", []string{"GATEHOUSE_REAUTH_WINDOW", "abc"}, nil, "GATEHOUSE_REAUTH_WINDOW"},
 		{"session idle NaN", []string{"GATEHOUSE_SESSION_IDLE", "NaN"}, nil, "GATEHOUSE_SESSION_IDLE"},
 		{"session idle Inf", []string{"GATEHOUSE_SESSION_IDLE", "Inf"}, nil, "GATEHOUSE_SESSION_IDLE"},
@@ -1024,8 +1025,20 @@ func TestServe(t *testing.T) {
 		t.Fatalf("POST: want 303, got %d", r.status)
 	}
 
-	// With a superuser, serve prints the login address and no link.
-	stdout, _ = f.serve(t, func(string) {})
+	// With a superuser, serve prints the login address and no link; the
+	// probes answer.
+	stdout, _ = f.serve(t, func(base string) {
+		for _, p := range []string{"/healthz", "/readyz"} {
+			res, err := http.Get(base + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || res.Header.Get("Set-Cookie") != "" {
+				t.Errorf("%s: want 200 without a cookie, got %d %q", p, res.StatusCode, res.Header.Get("Set-Cookie"))
+			}
+		}
+	})
 	if strings.Contains(stdout, "first-superuser") || !strings.Contains(stdout, "/account/login/") {
 		t.Errorf("serve with a superuser:\n%s", stdout)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,6 +35,9 @@ func cmdServe(e *env, args []string) error {
 	addr := fs.String("addr", def, "address to listen on (GATEHOUSE_ADDR)")
 	dev := fs.Bool("dev", e.getenv("GATEHOUSE_DEV") != "", "reload templates and locale files on every request (GATEHOUSE_DEV)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := e.readShutdownTimeout(); err != nil {
 		return err
 	}
 	s, err := e.open(*dsn, *dev)
@@ -66,12 +70,42 @@ func cmdServe(e *env, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	slog.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Readiness turns 503 at once so a load balancer stops sending; in-flight
+	// requests get up to GATEHOUSE_SHUTDOWN_TIMEOUT to finish.
+	s.auth.Drain()
+	slog.Info("shutting down", "timeout", e.shutdownTimeout.String())
+	shut, cancel := context.WithTimeout(context.Background(), e.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return s.close()
+}
+
+// close releases the stores after the last request.
+func (s *site) close() error {
+	var errs []error
+	if c, ok := s.auth.Config().SessionBackend.(interface{ Close() error }); ok {
+		errs = append(errs, c.Close())
+	}
+	if sqlDB, err := s.db.DB(); err == nil {
+		errs = append(errs, sqlDB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// readShutdownTimeout reads GATEHOUSE_SHUTDOWN_TIMEOUT (seconds, default 20).
+func (e *env) readShutdownTimeout() error {
+	e.shutdownTimeout = 20 * time.Second
+	v := e.getenv("GATEHOUSE_SHUTDOWN_TIMEOUT")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(n > 0) || n > maxSeconds {
+		return fmt.Errorf("GATEHOUSE_SHUTDOWN_TIMEOUT: %q is not a positive number of seconds", v)
+	}
+	e.shutdownTimeout = time.Duration(n * float64(time.Second))
 	return nil
 }
 
