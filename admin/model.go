@@ -114,13 +114,35 @@ type Action[T any] struct {
 	Run func(c *gin.Context, db *gorm.DB, rows []T) (string, error)
 }
 
-// Inline is a tabular inline: the has-many relation Field of the parent
-// (e.g. "Loans"), with the child's columns to edit.
+// Inline edits the has-many relation Field of the parent (e.g. "Loans")
+// on the parent's form, with the child's columns Fields: Django's
+// InlineModelAdmin. The child model's add, change and delete permissions
+// apply to its rows (view alone shows them read-only).
 type Inline struct {
 	Field  string
 	Fields []string
-	Extra  int // blank rows for new children (default 1)
+	// Extra is the number of blank rows for new children (default 1),
+	// Django's extra. A blank row left at its initial values is ignored.
+	Extra int
+	// Min and Max bound the number of children the parent keeps after a
+	// save (Django's min_num and max_num; 0 means no bound). The form
+	// shows at least Min rows and never offers more than Max.
+	Min, Max int
+	// Layout is Tabular (default: one table row per child, Django's
+	// TabularInline) or Stacked (one fieldset per child, StackedInline).
+	Layout InlineLayout
 }
+
+// InlineLayout is how an inline's rows are laid out.
+type InlineLayout int
+
+const (
+	// Tabular shows each child as a table row (Django's TabularInline).
+	Tabular InlineLayout = iota
+	// Stacked shows each child as a fieldset of labelled fields, for
+	// children with many or wide fields (Django's StackedInline).
+	Stacked
+)
 
 // CountMode is how a changelist counts its results.
 type CountMode int
@@ -157,6 +179,7 @@ type model struct {
 	pk       *schema.Field
 	filters  []filterSpec
 	inlines  []inline
+	uniques  []uniqueSet
 }
 
 type computedCol struct {
