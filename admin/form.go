@@ -374,7 +374,8 @@ func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool
 			return nil, "admin_bad_choice"
 		}
 		var n int64
-		if err := m.site.db().WithContext(c.Request.Context()).Table(col.rel.FieldSchema.Table).
+		// Through the related model, so its soft-deleted rows do not count.
+		if err := m.site.db().WithContext(c.Request.Context()).Model(reflect.New(col.rel.FieldSchema.ModelType).Interface()).
 			Where(clause.Eq{Column: clause.Column{Name: col.rel.FieldSchema.PrioritizedPrimaryField.DBName}, Value: id}).Count(&n).Error; err != nil || n == 0 {
 			return nil, "admin_bad_choice"
 		}
