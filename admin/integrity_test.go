@@ -24,8 +24,8 @@ import (
 // `unique` barcode and a composite unique (name, supplier), GORM hooks,
 // soft deletes, column defaults and checks, and stock moves as an inline.
 type Supplier struct {
-	ID        uint   `gorm:"primaryKey"`
-	Name      string `gorm:"size:100;not null"`
+	ID        uint           `gorm:"primaryKey"`
+	Name      string         `gorm:"size:100;not null"`
 	DeletedAt gorm.DeletedAt `gorm:"index"`
 }
 
@@ -390,7 +390,9 @@ func testHistoryInTheChangesTransaction(t *testing.T, d testenv.DB) {
 		name string
 		do   func() *authtest.Response
 	}{
-		{"add", func() *authtest.Response { return c.PostForm("/admin/inventory/item/add/", itemForm("H-1", "Washer", "1")) }},
+		{"add", func() *authtest.Response {
+			return c.PostForm("/admin/inventory/item/add/", itemForm("H-1", "Washer", "1"))
+		}},
 		{"change", func() *authtest.Response {
 			return c.PostForm("/admin/inventory/item/1/change/", itemForm("A-1", "Renamed", "1"))
 		}},
