@@ -39,7 +39,7 @@ type Item struct {
 	SupplierID uint      `gorm:"not null;index:idx_item_name_supplier,unique"`
 	Supplier   *Supplier `gorm:"constraint:OnDelete:RESTRICT"`
 	Qty        int       `gorm:"not null;default:5;check:qty >= 0"`
-	Status     string    `gorm:"size:10;not null;default:'draft'"`
+	Status     string    `gorm:"size:10;not null;default:'draft';check:status <> 'gone'"`
 	// Slug and Revision are kept by the model's GORM hooks, outside the form.
 	Slug      string `gorm:"size:60"`
 	Revision  int
@@ -538,6 +538,11 @@ func testGORMConventions(t *testing.T, d testenv.DB) {
 	}
 	if r := c.PostForm("/admin/inventory/item/add/", itemForm("G-1", "Nut", "1", "qty", "-1")); r.Status != http.StatusOK || !strings.Contains(fieldErrors(r.Body)["qty"], "greater than or equal to 0") {
 		t.Fatalf("check:qty >= 0: want a field error, got %d %v %q", r.Status, fieldErrors(r.Body), formError(r.Body))
+	}
+
+	// A check the form cannot evaluate: the database's refusal is a form error.
+	if r := c.PostForm("/admin/inventory/item/add/", itemForm("G-1", "Nut", "1", "status", "gone")); r.Status != http.StatusOK || !strings.Contains(formError(r.Body), "database refused") {
+		t.Fatalf("check:status <> 'gone': want a form error, got %d %q", r.Status, formError(r.Body))
 	}
 
 	// Hooks run, and what they set on columns outside the form is written.

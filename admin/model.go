@@ -16,6 +16,14 @@ import (
 // ModelAdmin configures the admin pages of model T, Django-style. Column
 // names are database column names ("author_id", "published"); the zero
 // value of every option has a sensible default.
+//
+// The form follows T's GORM tags: `not null` is required, `size` is the
+// maximum length, `default` the initial value, a simple `check` a range;
+// `unique`, `uniqueIndex` and unique indexes are checked before the write
+// (Django's unique and unique_together). Saves go through the model value,
+// so T's GORM hooks run; a change, its inline rows and its history entry
+// are one transaction, and a change form saved after someone else changed
+// the row is refused, naming their fields (optimistic concurrency).
 type ModelAdmin[T any] struct {
 	// App groups models on the index ("library"); Model is the URL name
 	// (default: the type name in lower case).
