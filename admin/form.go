@@ -105,42 +105,8 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 		s.renderForm(c, m, obj, created, form, errs, http.StatusOK)
 		return
 	}
-	id := ""
-	err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error {
-		if !created {
-			fresh, err := m.lockFresh(c, tx, obj)
-			if err != nil {
-				return err
-			}
-			if err := m.checkVersion(c, l, form.Get(versionField), fresh); err != nil {
-				return err
-			}
-			m.refresh(c, obj, fresh)
-		}
-		if m.hooks.beforeSave != nil {
-			if err := m.hooks.beforeSave(c, obj, created); err != nil {
-				return &hookError{err}
-			}
-		}
-		if err := m.write(tx, obj, created, m2m); err != nil {
-			return err
-		}
-		if err := m.writeInlines(tx, obj, inl); err != nil {
-			return err
-		}
-		id = m.idOf(c, obj)
-		action := actionChange
-		if created {
-			action, changed = actionAddition, nil
-		}
-		for _, ic := range inl {
-			changed = append(changed, ic.summary)
-		}
-		if !created && len(changed) == 0 {
-			return nil
-		}
-		return s.logAction(tx, c, m, id, reprOf(obj, m.verbose, id), action, changed)
-	})
+	ch := &change{obj: obj, created: created, version: form.Get(versionField), m2m: m2m, changed: changed, inlines: inl}
+	err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error { return s.commit(c, l, m, tx, ch) })
 	if err != nil {
 		s.saveFailed(c, l, m, obj, created, err)
 		return
@@ -152,6 +118,7 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 	if created {
 		msg = "admin_added"
 	}
+	id := m.idOf(c, obj)
 	auth.Flash(c, l.T(msg, "Name", tr(l, m.verbose, m.verbose), "Object", reprOf(obj, m.verbose, id)))
 	switch {
 	case form.Has("_continue"):
@@ -161,6 +128,55 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 	default:
 		render.Redirect(c, m.url(""))
 	}
+}
+
+// change is one save: the bound object, its links and inline rows.
+type change struct {
+	obj     any
+	created bool
+	version string // the posted _version ("" skips the check)
+	m2m     map[string][]any
+	changed []string // labels of the changed fields, for the history
+	inlines []inlineChange
+}
+
+// commit writes ch in tx: on a change, lock the row and refuse a stale
+// form first; then the hooks, the row, its links and inline rows, and the
+// history entry — all or nothing.
+func (s *Site) commit(c *gin.Context, l *locale.Lang, m *model, tx *gorm.DB, ch *change) error {
+	if !ch.created {
+		fresh, err := m.lockFresh(c, tx, ch.obj)
+		if err != nil {
+			return err
+		}
+		if err := m.checkVersion(c, l, ch.version, fresh); err != nil {
+			return err
+		}
+		m.refresh(c, ch.obj, fresh)
+	}
+	if m.hooks.beforeSave != nil {
+		if err := m.hooks.beforeSave(c, ch.obj, ch.created); err != nil {
+			return &hookError{err}
+		}
+	}
+	if err := m.write(tx, ch.obj, ch.created, ch.m2m); err != nil {
+		return err
+	}
+	if err := m.writeInlines(tx, ch.obj, ch.inlines); err != nil {
+		return err
+	}
+	action, changed := actionChange, ch.changed
+	if ch.created {
+		action, changed = actionAddition, nil
+	}
+	for _, ic := range ch.inlines {
+		changed = append(changed, ic.summary)
+	}
+	if !ch.created && len(changed) == 0 {
+		return nil // nothing changed: nothing to record
+	}
+	id := m.idOf(c, ch.obj)
+	return s.logAction(tx, c, m, id, reprOf(ch.obj, m.verbose, id), action, changed)
 }
 
 // saveFailed answers a write that the transaction refused: a hook's error,

@@ -118,7 +118,8 @@ type Action[T any] struct {
 	// Perm is the permission the action needs ("change" by default).
 	Perm string
 	// Run gets the selected rows, already scoped and permission-checked,
-	// and returns a message for the user.
+	// and returns a message for the user. db is a transaction that also
+	// writes the rows' history entries: an error rolls both back.
 	Run func(c *gin.Context, db *gorm.DB, rows []T) (string, error)
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/gin-gonic/gin"
@@ -81,7 +82,7 @@ func (s *Site) Migrate(ctx context.Context) error {
 	if err := s.db().WithContext(ctx).AutoMigrate(&LogEntry{}); err != nil {
 		return err
 	}
-	models := s.models
+	models := slices.Clone(s.models)
 	for _, m := range s.models {
 		for i := range m.inlines {
 			// An inline's child without an admin of its own still has
