@@ -132,7 +132,8 @@ func (s *Site) userSecurityPost(c *gin.Context, m *model, obj any) {
 			s.serverError(c, err)
 			return
 		}
-		s.logAction(c, m, id, u.Username, actionChange, []string{l.T("admin_devices_removed")})
+		// The auth service commits the change itself: the entry follows it.
+		s.logAfter(c, m, id, u.Username, []string{l.T("admin_devices_removed")})
 		auth.Flash(c, l.T("admin_devices_removed_for", "User", u.Username))
 	case "set_password":
 		p1, p2 := c.PostForm("password1"), c.PostForm("password2")
@@ -148,7 +149,8 @@ func (s *Site) userSecurityPost(c *gin.Context, m *model, obj any) {
 			s.serverError(c, err)
 			return
 		}
-		s.logAction(c, m, id, u.Username, actionChange, []string{l.T("field_password")})
+		// The auth service commits the change itself: the entry follows it.
+		s.logAfter(c, m, id, u.Username, []string{l.T("field_password")})
 		auth.Flash(c, l.T("admin_password_set_for", "User", u.Username))
 	default:
 		s.badLookup(c, disallowed("unknown operation"))

@@ -102,7 +102,10 @@ func (s *Site) remove(c *gin.Context, m *model, obj any) error {
 				return &hookError{err}
 			}
 		}
-		return tx.Select(clause.Associations).Delete(obj).Error
+		if err := tx.Select(clause.Associations).Delete(obj).Error; err != nil {
+			return err
+		}
+		return s.logAction(tx, c, m, id, repr, actionDeletion, nil)
 	})
 	if err != nil {
 		return err
@@ -110,7 +113,6 @@ func (s *Site) remove(c *gin.Context, m *model, obj any) error {
 	if m.hooks.afterDelete != nil {
 		m.hooks.afterDelete(c, obj)
 	}
-	s.logAction(c, m, id, repr, actionDeletion, nil)
 	return nil
 }
 
@@ -197,15 +199,25 @@ func (s *Site) runAction(c *gin.Context, m *model) {
 			s.auth.Fail(c, http.StatusForbidden, "error_forbidden")
 			return
 		}
-		msg, err := a.run(c, s.db().WithContext(c.Request.Context()), rows)
+		// The action and its history entries are one transaction.
+		var msg string
+		err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error {
+			var err error
+			if msg, err = a.run(c, tx, rows); err != nil {
+				return err
+			}
+			for i := 0; i < rv.Len(); i++ {
+				obj := rv.Index(i).Addr().Interface()
+				id := m.idOf(c, obj)
+				if err := s.logAction(tx, c, m, id, reprOf(obj, m.verbose, id), actionChange, []string{tr(l, a.label, a.label)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			s.serverError(c, err)
 			return
-		}
-		for i := 0; i < rv.Len(); i++ {
-			obj := rv.Index(i).Addr().Interface()
-			id := m.idOf(c, obj)
-			s.logAction(c, m, id, reprOf(obj, m.verbose, id), actionChange, []string{tr(l, a.label, a.label)})
 		}
 		if msg != "" {
 			auth.Flash(c, msg)

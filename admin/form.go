@@ -32,6 +32,8 @@ type formField struct {
 	Error             string
 	AutoURL           string // autocomplete endpoint of a large foreign key
 	Display           string // read-only text
+	MaxLength         int    // a text column's `size`
+	Min, Max          string // a number column's simple `check:` limits
 }
 
 type fieldsetView struct {
@@ -51,10 +53,11 @@ type formData struct {
 	DeleteURL          string
 	CanSave            bool
 	Inlines            []inlineView
+	Version            string // the row as loaded (optimistic concurrency)
 }
 
 func (s *Site) addForm(c *gin.Context, m *model) {
-	obj := m.newOne()
+	obj := m.initial()
 	s.renderForm(c, m, obj, true, nil, nil, http.StatusOK)
 }
 
@@ -79,38 +82,22 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 		}
 	}
 	if len(errs) == 0 {
-		errs = m.checkUnique(c, l, obj, created)
+		var err error
+		if errs, err = m.checkUnique(c, l, obj, created); err != nil {
+			s.serverError(c, err)
+			return
+		}
 	}
 	var inl []inlineChange
 	if len(errs) == 0 {
 		var ierrs fieldErrors
-		inl, ierrs = m.bindInlines(c, l, obj, form)
+		var err error
+		if inl, ierrs, err = m.bindInlines(c, l, obj, form); err != nil {
+			s.inlineRefused(c, err)
+			return
+		}
 		for k, v := range ierrs {
 			errs[k] = v
-		}
-	}
-	if len(errs) == 0 {
-		err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error {
-			if m.hooks.beforeSave != nil {
-				if err := m.hooks.beforeSave(c, obj, created); err != nil {
-					return &hookError{err}
-				}
-			}
-			if err := m.write(tx, obj, created, m2m); err != nil {
-				return err
-			}
-			return m.writeInlines(tx, obj, inl)
-		})
-		var he *hookError
-		switch {
-		case err == nil:
-		case errors.As(err, &he):
-			errs[""] = he.err.Error()
-		case errors.Is(err, gorm.ErrDuplicatedKey):
-			errs[""] = l.T("admin_duplicate")
-		default:
-			s.serverError(c, err)
-			return
 		}
 	}
 	if len(errs) > 0 {
@@ -118,21 +105,20 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 		s.renderForm(c, m, obj, created, form, errs, http.StatusOK)
 		return
 	}
+	ch := &change{obj: obj, created: created, version: form.Get(versionField), m2m: m2m, changed: changed, inlines: inl}
+	err := s.db().WithContext(c.Request.Context()).Transaction(func(tx *gorm.DB) error { return s.commit(c, l, m, tx, ch) })
+	if err != nil {
+		s.saveFailed(c, l, m, obj, created, err)
+		return
+	}
 	if m.hooks.afterSave != nil {
 		m.hooks.afterSave(c, obj, created)
 	}
-	id := m.idOf(c, obj)
-	action, msg := actionChange, "admin_changed"
+	msg := "admin_changed"
 	if created {
-		action, msg = actionAddition, "admin_added"
-		changed = nil
+		msg = "admin_added"
 	}
-	for _, ic := range inl {
-		changed = append(changed, ic.summary)
-	}
-	if created || len(changed) > 0 {
-		s.logAction(c, m, id, reprOf(obj, m.verbose, id), action, changed)
-	}
+	id := m.idOf(c, obj)
 	auth.Flash(c, l.T(msg, "Name", tr(l, m.verbose, m.verbose), "Object", reprOf(obj, m.verbose, id)))
 	switch {
 	case form.Has("_continue"):
@@ -144,37 +130,127 @@ func (s *Site) save(c *gin.Context, m *model, obj any, created bool) {
 	}
 }
 
+// change is one save: the bound object, its links and inline rows.
+type change struct {
+	obj     any
+	created bool
+	version string // the posted _version ("" skips the check)
+	m2m     map[string][]any
+	changed []string // labels of the changed fields, for the history
+	inlines []inlineChange
+}
+
+// commit writes ch in tx: on a change, lock the row and refuse a stale
+// form first; then the hooks, the row, its links and inline rows, and the
+// history entry — all or nothing.
+func (s *Site) commit(c *gin.Context, l *locale.Lang, m *model, tx *gorm.DB, ch *change) error {
+	if !ch.created {
+		fresh, err := m.lockFresh(c, tx, ch.obj)
+		if err != nil {
+			return err
+		}
+		if err := m.checkVersion(c, l, ch.version, fresh); err != nil {
+			return err
+		}
+		m.refresh(c, ch.obj, fresh)
+	}
+	if m.hooks.beforeSave != nil {
+		if err := m.hooks.beforeSave(c, ch.obj, ch.created); err != nil {
+			return &hookError{err}
+		}
+	}
+	if err := m.write(tx, ch.obj, ch.created, ch.m2m); err != nil {
+		return err
+	}
+	if err := m.writeInlines(tx, ch.obj, ch.inlines); err != nil {
+		return err
+	}
+	action, changed := actionChange, ch.changed
+	if ch.created {
+		action, changed = actionAddition, nil
+	}
+	for _, ic := range ch.inlines {
+		changed = append(changed, ic.summary)
+	}
+	if !ch.created && len(changed) == 0 {
+		return nil // nothing changed: nothing to record
+	}
+	id := m.idOf(c, ch.obj)
+	return s.logAction(tx, c, m, id, reprOf(ch.obj, m.verbose, id), action, changed)
+}
+
+// saveFailed answers a write that the transaction refused: a hook's error,
+// a conflict with someone else's change or a unique clash found by the
+// database re-render the form with the user's input kept; a vanished
+// object is 404; anything else is a server error.
+func (s *Site) saveFailed(c *gin.Context, l *locale.Lang, m *model, obj any, created bool, err error) {
+	form := c.Request.PostForm
+	var he *hookError
+	var ce *conflictError
+	var errs fieldErrors
+	switch {
+	case errors.As(err, &he):
+		errs = fieldErrors{"": he.err.Error()}
+	case errors.As(err, &ce):
+		msg := l.T("admin_conflict_unknown")
+		if len(ce.fields) > 0 {
+			msg = l.T("admin_conflict", "Fields", strings.Join(ce.fields, ", "))
+		}
+		errs = fieldErrors{"": msg}
+		// Saving again, after review, overwrites the newer row on purpose.
+		form = cloneValues(form)
+		form.Set(versionField, ce.version)
+	case errors.Is(err, errGone):
+		s.auth.Fail(c, http.StatusNotFound, "admin_object_missing")
+		return
+	case isUniqueViolation(err):
+		errs = m.uniqueRaceErrors(c, l, obj, created)
+	case isCheckViolation(err):
+		errs = fieldErrors{"": l.T("admin_check_failed")}
+	default:
+		s.serverError(c, err)
+		return
+	}
+	if created {
+		// The rolled-back insert may have set the key: the form is still an add.
+		m.pk.Set(c.Request.Context(), reflect.ValueOf(obj).Elem(), reflect.Zero(m.pk.FieldType).Interface())
+	}
+	s.renderForm(c, m, obj, created, form, errs, http.StatusOK)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
 type hookError struct{ err error }
 
 func (e *hookError) Error() string { return e.err.Error() }
 
-// write inserts or updates only the editable columns, then replaces
-// many-to-many links.
+// write saves obj through the model value, as Django's Model.save: the
+// model's GORM hooks (BeforeSave, BeforeCreate, AfterUpdate, ...) run and
+// what they set is written. An update writes every column; the ones the
+// form does not edit were just refreshed from the locked row. Then it
+// replaces many-to-many links.
 func (m *model) write(tx *gorm.DB, obj any, created bool, m2m map[string][]any) error {
-	var cols []string
-	for _, c := range m.editable() {
-		if c.kind != "m2m" {
-			cols = append(cols, c.field.Name)
-		}
-	}
 	var err error
 	if created {
-		// Insert the editable columns even when zero (an unticked box must
-		// not fall back to a column default), plus whatever hooks set.
-		rv := reflect.ValueOf(obj).Elem()
-		for _, f := range m.schema.Fields {
-			if _, zero := f.ValueOf(tx.Statement.Context, rv); !zero && f.DBName != "" && !slices.Contains(cols, f.Name) {
-				cols = append(cols, f.Name)
-			}
-		}
 		zeros := m.zeroDefaults(tx, obj)
-		if err = tx.Select(cols).Omit(clause.Associations).Create(obj).Error; err == nil && len(zeros) > 0 {
+		if err = tx.Omit(clause.Associations).Create(obj).Error; err == nil && len(zeros) > 0 {
 			// GORM inserted the column default for these zero values (and
 			// copied it into obj): put the zeros back.
 			err = tx.Model(obj).UpdateColumns(zeros).Error
+			for name, v := range zeros {
+				if err == nil {
+					err = m.cols[name].field.Set(tx.Statement.Context, reflect.ValueOf(obj).Elem(), v)
+				}
+			}
 		}
-	} else if len(cols) > 0 {
-		err = tx.Model(obj).Omit(clause.Associations).Select(cols).Updates(obj).Error
+	} else {
+		err = tx.Model(obj).Select("*").Omit(clause.Associations, m.pk.Name).Updates(obj).Error
 	}
 	if err != nil {
 		return err
@@ -231,7 +307,7 @@ func (m *model) bind(c *gin.Context, l *locale.Lang, obj any, form url.Values) (
 		}
 		val, msg := m.parseValue(c, col, raw, form.Has(col.name))
 		if msg != "" {
-			errs[col.name] = l.T(msg, "Max", col.size)
+			errs[col.name] = l.T(msg, "Max", col.size, "Limit", col.limitText(msg))
 			continue
 		}
 		fv := col.field.ReflectValueOf(ctx, rv)
@@ -273,6 +349,9 @@ func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool
 		if err != nil {
 			return nil, "admin_not_integer"
 		}
+		if msg, _ := col.outOfRange(float64(n)); msg != "" {
+			return nil, msg
+		}
 		return n, ""
 	case "float", "decimal":
 		f, err := strconv.ParseFloat(raw, 64)
@@ -283,6 +362,9 @@ func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool
 			if _, frac, ok := strings.Cut(raw, "."); ok && len(frac) > col.scale {
 				return nil, "admin_too_many_decimals"
 			}
+		}
+		if msg, _ := col.outOfRange(f); msg != "" {
+			return nil, msg
 		}
 		return f, ""
 	case "date":
@@ -308,7 +390,8 @@ func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool
 			return nil, "admin_bad_choice"
 		}
 		var n int64
-		if err := m.site.db().WithContext(c.Request.Context()).Table(col.rel.FieldSchema.Table).
+		// Through the related model, so its soft-deleted rows do not count.
+		if err := m.site.db().WithContext(c.Request.Context()).Model(reflect.New(col.rel.FieldSchema.ModelType).Interface()).
 			Where(clause.Eq{Column: clause.Column{Name: col.rel.FieldSchema.PrioritizedPrimaryField.DBName}, Value: id}).Count(&n).Error; err != nil || n == 0 {
 			return nil, "admin_bad_choice"
 		}
@@ -377,31 +460,6 @@ func toAny(ids []uint) []any {
 	return out
 }
 
-// checkUnique turns a would-be unique violation into an error on its field.
-func (m *model) checkUnique(c *gin.Context, l *locale.Lang, obj any, created bool) fieldErrors {
-	errs := fieldErrors{}
-	rv := reflect.ValueOf(obj).Elem()
-	for _, col := range m.editable() {
-		if !col.unique || col.field == nil {
-			continue
-		}
-		val, zero := col.field.ValueOf(c.Request.Context(), rv)
-		if zero {
-			continue
-		}
-		q := m.site.db().WithContext(c.Request.Context()).Table(m.schema.Table).Where(clause.Eq{Column: clause.Column{Name: col.name}, Value: val})
-		if !created {
-			id, _ := m.pk.ValueOf(c.Request.Context(), rv)
-			q = q.Where(clause.Neq{Column: clause.Column{Name: m.pk.DBName}, Value: id})
-		}
-		var n int64
-		if err := q.Count(&n).Error; err == nil && n > 0 {
-			errs[col.name] = l.T("admin_unique", "Name", tr(l, m.verbose, m.verbose), "Field", m.label(l, col.name))
-		}
-	}
-	return errs
-}
-
 func (s *Site) renderForm(c *gin.Context, m *model, obj any, isAdd bool, posted url.Values, errs fieldErrors, status int) {
 	l := locale.From(c)
 	verbose := tr(l, m.verbose, m.verbose)
@@ -413,6 +471,11 @@ func (s *Site) renderForm(c *gin.Context, m *model, obj any, isAdd bool, posted 
 		id := m.idOf(c, obj)
 		d.Object = reprOf(obj, m.verbose, id)
 		d.Action = m.url(id + "/change/")
+		if posted != nil {
+			d.Version = posted.Get(versionField) // the form's base, not the input
+		} else {
+			d.Version = m.versionOf(c, obj)
+		}
 		d.HistoryURL = m.url(id + "/history/")
 		if s.can(c, m, "delete") {
 			d.DeleteURL = m.url(id + "/delete/")
@@ -456,6 +519,15 @@ func (s *Site) renderForm(c *gin.Context, m *model, obj any, isAdd bool, posted 
 func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column, rv reflect.Value, posted url.Values, readOnly bool) (*formField, error) {
 	ctx := c.Request.Context()
 	f := &formField{Name: col.name, Label: m.label(l, col.name), Kind: col.kind, Required: col.required, ReadOnly: col.readOnly || readOnly}
+	if col.kind == "text" || col.kind == "textarea" {
+		f.MaxLength = col.size
+	}
+	if col.min != nil {
+		f.Min = col.limitText("admin_min_value")
+	}
+	if col.max != nil {
+		f.Max = col.limitText("admin_max_value")
+	}
 	switch col.kind {
 	case "m2m":
 		rows, err := s.related(c, col, "", 500)

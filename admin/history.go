@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/locale"
@@ -58,14 +59,23 @@ func (e LogEntry) Fields() []string {
 // When formats the action time for display (UTC).
 func (e LogEntry) When() string { return e.ActionTime.UTC().Format("2006-01-02 15:04:05 MST") }
 
-func (s *Site) logAction(c *gin.Context, m *model, id, repr string, action int, changed []string) {
+// logAction writes a history entry through db: the transaction of the
+// change it records, so a change is never kept without its entry (nor the
+// entry without the change).
+func (s *Site) logAction(db *gorm.DB, c *gin.Context, m *model, id, repr string, action int, changed []string) error {
 	u := auth.UserFrom(c)
 	if len(repr) > 200 {
 		repr = repr[:200]
 	}
 	e := LogEntry{ActionTime: s.auth.Now(), UserID: u.ID, Username: u.Username, App: m.app, Model: m.name,
 		ObjectID: id, ObjectRepr: repr, Action: action, Changed: strings.Join(changed, "\n")}
-	if err := s.db().WithContext(c.Request.Context()).Create(&e).Error; err != nil {
+	return db.Session(&gorm.Session{NewDB: true}).Create(&e).Error
+}
+
+// logAfter records a change another package already committed; a failure
+// is logged, since the change cannot be undone any more.
+func (s *Site) logAfter(c *gin.Context, m *model, id, repr string, changed []string) {
+	if err := s.logAction(s.db().WithContext(c.Request.Context()), c, m, id, repr, actionChange, changed); err != nil {
 		_ = c.Error(err)
 	}
 }

@@ -26,6 +26,7 @@ type column struct {
 	choices  []Choice
 	rel      *schema.Relationship // belongs-to of an fk column, or the m2m relation
 	auto     bool                 // autocomplete widget for an fk
+	min, max *float64             // from a simple `check:` tag
 }
 
 // secretName matches columns that may never be listed, searched, filtered,
@@ -78,6 +79,8 @@ func (m *model) prepare() error {
 	if err := m.resolveForm(); err != nil {
 		return err
 	}
+	m.resolveUnique()
+	m.resolveChecks()
 	if err := m.resolveInlines(); err != nil {
 		return err
 	}

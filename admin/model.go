@@ -16,6 +16,14 @@ import (
 // ModelAdmin configures the admin pages of model T, Django-style. Column
 // names are database column names ("author_id", "published"); the zero
 // value of every option has a sensible default.
+//
+// The form follows T's GORM tags: `not null` is required, `size` is the
+// maximum length, `default` the initial value, a simple `check` a range;
+// `unique`, `uniqueIndex` and unique indexes are checked before the write
+// (Django's unique and unique_together). Saves go through the model value,
+// so T's GORM hooks run; a change, its inline rows and its history entry
+// are one transaction, and a change form saved after someone else changed
+// the row is refused, naming their fields (optimistic concurrency).
 type ModelAdmin[T any] struct {
 	// App groups models on the index ("library"); Model is the URL name
 	// (default: the type name in lower case).
@@ -110,17 +118,40 @@ type Action[T any] struct {
 	// Perm is the permission the action needs ("change" by default).
 	Perm string
 	// Run gets the selected rows, already scoped and permission-checked,
-	// and returns a message for the user.
+	// and returns a message for the user. db is a transaction that also
+	// writes the rows' history entries: an error rolls both back.
 	Run func(c *gin.Context, db *gorm.DB, rows []T) (string, error)
 }
 
-// Inline is a tabular inline: the has-many relation Field of the parent
-// (e.g. "Loans"), with the child's columns to edit.
+// Inline edits the has-many relation Field of the parent (e.g. "Loans")
+// on the parent's form, with the child's columns Fields: Django's
+// InlineModelAdmin. The child model's add, change and delete permissions
+// apply to its rows (view alone shows them read-only).
 type Inline struct {
 	Field  string
 	Fields []string
-	Extra  int // blank rows for new children (default 1)
+	// Extra is the number of blank rows for new children (default 1),
+	// Django's extra. A blank row left at its initial values is ignored.
+	Extra int
+	// Min and Max bound the number of children the parent keeps after a
+	// save (Django's min_num and max_num; 0 means no bound). The form
+	// shows at least Min rows and never offers more than Max.
+	Min, Max int
+	// Layout is Tabular (default: one table row per child, Django's
+	// TabularInline) or Stacked (one fieldset per child, StackedInline).
+	Layout InlineLayout
 }
+
+// InlineLayout is how an inline's rows are laid out.
+type InlineLayout int
+
+const (
+	// Tabular shows each child as a table row (Django's TabularInline).
+	Tabular InlineLayout = iota
+	// Stacked shows each child as a fieldset of labelled fields, for
+	// children with many or wide fields (Django's StackedInline).
+	Stacked
+)
 
 // CountMode is how a changelist counts its results.
 type CountMode int
@@ -157,6 +188,7 @@ type model struct {
 	pk       *schema.Field
 	filters  []filterSpec
 	inlines  []inline
+	uniques  []uniqueSet
 }
 
 type computedCol struct {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/gin-gonic/gin"
@@ -81,7 +82,17 @@ func (s *Site) Migrate(ctx context.Context) error {
 	if err := s.db().WithContext(ctx).AutoMigrate(&LogEntry{}); err != nil {
 		return err
 	}
+	models := slices.Clone(s.models)
 	for _, m := range s.models {
+		for i := range m.inlines {
+			// An inline's child without an admin of its own still has
+			// permissions: they decide who edits its rows.
+			if in := &m.inlines[i]; s.modelOf(in.child.typ) == nil {
+				models = append(models, in.child)
+			}
+		}
+	}
+	for _, m := range models {
 		for _, p := range []string{"view", "add", "change", "delete"} {
 			perm := auth.Permission{App: m.app, Codename: p + "_" + m.name, Name: fmt.Sprintf("Can %s %s", p, m.verbose)}
 			if err := s.db().WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&perm).Error; err != nil {
