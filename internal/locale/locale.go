@@ -123,10 +123,12 @@ func (c *Catalog) Lang(tag string) *Lang {
 	if l, ok := c.langs[t.String()]; ok {
 		return l
 	}
-	// A script or region we do not have: the base language (pt-PT → pt-BR
-	// is not done; de-AT → de is).
-	base, _ := t.Base()
-	return c.langs[base.String()]
+	// A script or region we do not have: the closest language the matcher
+	// is sure of (zh-TW → zh-Hant, de-AT → de), else nothing.
+	if _, idx, conf := c.matcher.Match(t); conf >= language.High {
+		return c.langs[c.tags[idx].String()]
+	}
+	return nil
 }
 
 // Match picks the best supported language for an Accept-Language header.

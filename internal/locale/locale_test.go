@@ -35,6 +35,8 @@ func TestLanguageChoice(t *testing.T) {
 		{"query beats cookie", "lang=de", "he", "", "de ltr"},
 		{"bad query ignored", "lang=%3Cscript%3E", "", "he", "he rtl"},
 		{"case-insensitive query", "lang=HE", "", "", "he rtl"},
+		{"query region variant", "lang=de-AT", "", "", "de ltr"},
+		{"accept script variant", "", "", "sr-Latn-RS", "sr-Latn ltr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +56,20 @@ func TestLanguageChoice(t *testing.T) {
 				t.Errorf("?lang= must set the language cookie")
 			}
 		})
+	}
+}
+
+// Each variant in the language menu has its own name in its own language.
+func TestLanguageNames(t *testing.T) {
+	cat, err := locale.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"sr-Latn": "srpski (latinica)", "pt-BR": "português (Brasil)", "de": "Deutsch", "he": "עברית"}
+	for _, l := range cat.Languages() {
+		if w, ok := want[l.Tag]; ok && l.Name != w {
+			t.Errorf("%s: menu name %q, want %q", l.Tag, l.Name, w)
+		}
 	}
 }
 
