@@ -37,6 +37,13 @@ func TestLanguageChoice(t *testing.T) {
 		{"case-insensitive query", "lang=HE", "", "", "he rtl"},
 		{"query region variant", "lang=de-AT", "", "", "de ltr"},
 		{"accept script variant", "", "", "sr-Latn-RS", "sr-Latn ltr"},
+		{"Taiwan reads Traditional Chinese", "", "", "zh-TW,zh;q=0.8", "zh-Hant ltr"},
+		{"Hong Kong reads Traditional Chinese", "", "", "zh-HK", "zh-Hant ltr"},
+		{"Macau reads Traditional Chinese", "lang=zh-MO", "", "", "zh-Hant ltr"},
+		{"mainland reads Simplified Chinese", "", "", "zh-CN", "zh-Hans ltr"},
+		{"Portugal reads European Portuguese", "", "", "pt-PT", "pt-PT ltr"},
+		{"Angola reads European Portuguese", "", "", "pt-AO", "pt-PT ltr"},
+		{"Brazil reads Brazilian Portuguese", "", "", "pt-BR", "pt-BR ltr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +72,7 @@ func TestLanguageNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"sr-Latn": "srpski (latinica)", "pt-BR": "português (Brasil)", "de": "Deutsch", "he": "עברית"}
+	want := map[string]string{"sr-Latn": "srpski (latinica)", "pt-BR": "português (Brasil)", "pt-PT": "português (Portugal)", "zh-Hant": "繁體中文", "ko": "한국어", "de": "Deutsch", "he": "עברית"}
 	for _, l := range cat.Languages() {
 		if w, ok := want[l.Tag]; ok && l.Name != w {
 			t.Errorf("%s: menu name %q, want %q", l.Tag, l.Name, w)
