@@ -131,7 +131,7 @@ func (m *model) searchWhere(c *gin.Context, db *gorm.DB, q string, withRelations
 			if !ok {
 				continue
 			}
-			sub := visible.Select(t.table + "." + t.relKey).Where(like)
+			sub := visible.Select("?", clause.Column{Table: t.table, Name: t.relKey}).Where(like)
 			ors = append(ors, clause.Expr{SQL: "? IN (?)", Vars: []any{m.col(t.fk), sub}})
 		}
 		if len(ors) > 0 {
@@ -366,7 +366,7 @@ func (s *Site) buildList(c *gin.Context, m *model, lq *listQuery) (*listData, er
 	}
 	for _, name := range m.opts.listDisplay {
 		if col := m.cols[name]; col != nil && (col.kind == "fk" || col.kind == "m2m") {
-			q = q.Preload(col.rel.Name)
+			q = m.site.preloadVisible(c, q, col)
 		}
 	}
 	// A join (deep pages, scopes) selects the joined columns too; keep only the model's.

@@ -364,7 +364,7 @@ func (s *Site) loadRelated(c *gin.Context, col *column, raw []string) ([]any, st
 	}
 	slice := reflect.New(reflect.SliceOf(rs.ModelType))
 	if len(ids) > 0 {
-		if err := s.visibleOrNone(c, rs).Select(rs.Table+".*").Where(clause.IN{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Values: toAny(ids)}).Find(slice.Interface()).Error; err != nil {
+		if err := s.visibleOrNone(c, rs).Select("?.*", clause.Table{Name: rs.Table}).Where(clause.IN{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Values: toAny(ids)}).Find(slice.Interface()).Error; err != nil {
 			return nil, "admin_bad_choice"
 		}
 	}
@@ -561,7 +561,7 @@ func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column
 func (s *Site) relatedByID(c *gin.Context, col *column, id uint) ([]relatedRow, error) {
 	rs := col.rel.FieldSchema
 	obj := reflect.New(rs.ModelType)
-	res := s.visibleOrNone(c, rs).Select(rs.Table+".*").Where(clause.Eq{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Limit(1).Find(obj.Interface())
+	res := s.visibleOrNone(c, rs).Select("?.*", clause.Table{Name: rs.Table}).Where(clause.Eq{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Limit(1).Find(obj.Interface())
 	if res.Error != nil || res.RowsAffected == 0 {
 		return nil, res.Error
 	}

@@ -149,7 +149,7 @@ func (rs rowSet) model(db *gorm.DB) *gorm.DB {
 
 // keys selects the set's key column col, for a subquery.
 func (rs rowSet) keys(db *gorm.DB, col string) *gorm.DB {
-	return rs.model(db).Select(rs.sch.Table + "." + col)
+	return rs.model(db).Select("?", clause.Column{Table: rs.sch.Table, Name: col})
 }
 
 // children is the set of dep's rows that point at a row of parent.
@@ -231,7 +231,7 @@ func (s *Site) describe(c *gin.Context, l *locale.Lang, list *relatedList, set r
 	if visible, ok := s.visibleRows(c, set.sch); ok && len(list.Items) < relatedListed {
 		rows := reflect.New(reflect.SliceOf(set.sch.ModelType))
 		pk := set.sch.PrioritizedPrimaryField
-		if err := set.q(visible).Select(set.sch.Table + ".*").Order(clause.OrderByColumn{Column: clause.Column{Table: set.sch.Table, Name: pk.DBName}}).
+		if err := set.q(visible).Select("?.*", clause.Table{Name: set.sch.Table}).Order(clause.OrderByColumn{Column: clause.Column{Table: set.sch.Table, Name: pk.DBName}}).
 			Limit(relatedListed - len(list.Items)).Find(rows.Interface()).Error; err != nil {
 			return n, err
 		}

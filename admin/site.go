@@ -334,7 +334,7 @@ func (s *Site) related(g *gin.Context, c *column, term string, limit int) ([]rel
 	slice := reflect.New(reflect.SliceOf(rs.ModelType))
 	// Only the rows the user may see in the related model's own admin.
 	db := s.visibleOrNone(g, rs).Order(clause.OrderByColumn{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}}).Limit(limit).
-		Select(rs.Table + ".*") // a scope's join must not add columns
+		Select("?.*", clause.Table{Name: rs.Table}) // a scope's join must not add columns
 	if term != "" {
 		if rm := s.modelOf(rs.ModelType); rm != nil && len(rm.opts.search) > 0 {
 			db = rm.searchWhere(g, db, term, false)

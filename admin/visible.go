@@ -64,7 +64,7 @@ func (m *model) hiddenLinks(c *gin.Context, col *column, obj any) ([]any, error)
 	if visible, ok := m.site.visibleRows(c, rs); ok {
 		var shown []any
 		if err := visible.Where(clause.IN{Column: clause.Column{Table: rs.Table, Name: pk.DBName}, Values: ids}).
-			Pluck(rs.Table+"."+pk.DBName, &shown).Error; err != nil {
+			Select("?", clause.Column{Table: rs.Table, Name: pk.DBName}).Pluck(pk.DBName, &shown).Error; err != nil {
 			return nil, err
 		}
 		for _, id := range shown {
@@ -89,4 +89,19 @@ func keepCurrent(opts []relatedRow, col *column, value string) []relatedRow {
 		return opts
 	}
 	return append([]relatedRow{{Value: value, Label: col.rel.FieldSchema.Name + " #" + value}}, opts...)
+}
+
+// preloadVisible preloads a relation column's rows for the changelist,
+// only those the user may see: a hidden row's cell stays empty.
+func (s *Site) preloadVisible(c *gin.Context, q *gorm.DB, col *column) *gorm.DB {
+	rm := s.modelOf(col.rel.FieldSchema.ModelType)
+	switch {
+	case rm == nil:
+		return q.Preload(col.rel.Name)
+	case !s.can(c, rm, "view"):
+		return q
+	case rm.hooks.scope == nil:
+		return q.Preload(col.rel.Name)
+	}
+	return q.Preload(col.rel.Name, func(db *gorm.DB) *gorm.DB { return rm.hooks.scope(c, db) })
 }
