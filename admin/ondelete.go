@@ -121,8 +121,14 @@ func (s *Site) links(sch *schema.Schema) []link {
 		}
 	}
 	for _, r := range sch.Relationships.Many2Many {
-		name := humanize(r.Name)
-		add(r, true, func(*locale.Lang) string { return name })
+		name, col := humanize(r.Name), strings.ToLower(r.Name)
+		own := s.modelOf(sch.ModelType)
+		add(r, true, func(l *locale.Lang) string {
+			if own != nil && own.cols[col] != nil {
+				return own.label(l, col) // the field's translated label
+			}
+			return name
+		})
 	}
 	for _, m := range s.models {
 		for _, r := range m.schema.Relationships.Many2Many {
