@@ -22,10 +22,14 @@ type deleted struct {
 	Related   relatedList // deleted with it (CASCADE) and many-to-many links
 	Unlinked  relatedList // kept, their link cleared (SET NULL)
 	Protected relatedList // refuse the delete (PROTECT)
+	// Denied are the models whose rows would go with it but which the
+	// user may not delete (Django's perms_needed): they refuse it too.
+	Denied []string
 }
 
-// Blocked reports whether protected rows refuse the delete.
-func (d deleted) Blocked() bool { return !d.Protected.Empty() }
+// Blocked reports whether protected rows or missing delete permissions
+// refuse the delete.
+func (d deleted) Blocked() bool { return !d.Protected.Empty() || len(d.Denied) > 0 }
 
 // deleteData is the delete confirmation page's data.
 type deleteData struct {
@@ -119,6 +123,14 @@ func (s *Site) remove(c *gin.Context, m *model, obj any) error {
 func (s *Site) deletePost(c *gin.Context, m *model, obj any) {
 	l := locale.From(c)
 	id := m.idOf(c, obj)
+	if err := s.checkDeletable(c, m, []any{obj}); err != nil {
+		if isProtected(err) {
+			s.refuseProtected(c, m, []any{obj}, m.url(id+"/delete/"), nil)
+			return
+		}
+		s.serverError(c, err)
+		return
+	}
 	if err := s.remove(c, m, obj); err != nil {
 		if isProtected(err) {
 			s.refuseProtected(c, m, []any{obj}, m.url(id+"/delete/"), nil)

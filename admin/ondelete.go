@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -202,6 +203,7 @@ func (s *Site) survey(c *gin.Context, d *deleted, set rowSet, depth int) error {
 			return err
 		}
 		if n > 0 && list == &d.Related {
+			s.needDelete(c, l, d, kids.sch)
 			if err := s.survey(c, d, kids, depth+1); err != nil {
 				return err
 			}
@@ -298,4 +300,17 @@ func (m *model) oneRow(c *gin.Context, obj any) rowSet {
 	return rowSet{sch: m.schema, q: func(q *gorm.DB) *gorm.DB {
 		return q.Where(clause.Eq{Column: m.col(m.pk.DBName), Value: id})
 	}}
+}
+
+// needDelete notes in d a model whose rows go with the deleted one while
+// the user may not delete its rows in its own admin.
+func (s *Site) needDelete(c *gin.Context, l *locale.Lang, d *deleted, sch *schema.Schema) {
+	cm := s.modelOf(sch.ModelType)
+	if cm == nil || s.can(c, cm, "delete") {
+		return
+	}
+	name := tr(l, cm.plural, cm.plural)
+	if !slices.Contains(d.Denied, name) {
+		d.Denied = append(d.Denied, name)
+	}
 }

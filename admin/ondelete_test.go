@@ -88,6 +88,7 @@ func newSuppliers(t *testing.T, d testenv.DB) *authtest.App {
 		admin.Register(site, admin.ModelAdmin[Supplier]{App: "inv", ListDisplay: []string{"name"}})
 		admin.Register(site, admin.ModelAdmin[Item]{App: "inv", ListDisplay: []string{"name"}})
 		admin.Register(site, admin.ModelAdmin[Region]{App: "inv", ListDisplay: []string{"name"}})
+		admin.Register(site, admin.ModelAdmin[Note]{App: "inv", ListDisplay: []string{"text"}})
 		if err := site.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -232,6 +233,36 @@ func testDeleteHonoursOnDelete(t *testing.T, d testenv.DB) {
 		}
 		if countRows(t, app, &Supplier{}, "id IN ?", []uint{ok1.ID, bad.ID}) != 0 {
 			t.Fatal("bulk delete left rows")
+		}
+	})
+	t.Run("a cascade needs delete permission on what goes", func(t *testing.T) {
+		// Django's perms_needed: a clerk who may delete suppliers but not
+		// notes cannot delete a supplier whose notes would go with it.
+		u := app.User("clerk", true, false)
+		var perms []auth.Permission
+		must(t, app.DB.Where("app = ? AND codename IN ?", "inv", []string{"view_supplier", "delete_supplier"}).Find(&perms).Error)
+		must(t, app.DB.Model(u).Association("Permissions").Append(perms))
+		clerk := app.Client()
+		clerk.Enrol("clerk")
+		s := seedSupplier(t, app, "noted", "note")
+		path := fmt.Sprintf("/admin/inv/supplier/%d/delete/", s.ID)
+		if r := clerk.Get(path); r.Status != http.StatusOK || !strings.Contains(r.Body, "may not delete these kinds") || !strings.Contains(r.Body, "Notes") ||
+			strings.Contains(r.Body, `class="danger"`) {
+			t.Fatalf("delete page must name the notes the clerk may not delete, without a confirm: %d", r.Status)
+		}
+		if r := clerk.Post(path); r.Status != http.StatusConflict {
+			t.Fatalf("forged delete: want 409, got %d", r.Status)
+		}
+		bulk := url.Values{"action": {"delete_selected"}, "post": {"yes"}, "_selected_action": {fmt.Sprint(s.ID)}}
+		if r := clerk.PostForm("/admin/inv/supplier/", bulk); r.Status != http.StatusConflict {
+			t.Fatalf("forged delete selected: want 409, got %d", r.Status)
+		}
+		if countRows(t, app, &Note{}, "supplier_id = ?", s.ID) != 1 || countRows(t, app, &Supplier{}, "id = ?", s.ID) != 1 {
+			t.Fatal("the clerk deleted notes through their supplier")
+		}
+		plain := seedSupplier(t, app, "plain", "offer")
+		if r := clerk.Post(fmt.Sprintf("/admin/inv/supplier/%d/delete/", plain.ID)); r.Status != http.StatusSeeOther {
+			t.Fatalf("a delete that takes nothing the clerk may not delete: want 303, got %d", r.Status)
 		}
 	})
 	t.Run("the database enforces it too", func(t *testing.T) {

@@ -318,7 +318,7 @@ func testLibraryRelations(t *testing.T, d testenv.DB) {
 	root.Enrol("root")
 	u := app.User("clerk", true, false)
 	var perms []auth.Permission
-	must(t, db.Where("app = ? AND codename IN ?", library.App, []string{"view_loan", "change_loan", "view_book", "change_book", "delete_book", "view_author"}).Find(&perms).Error)
+	must(t, db.Where("app = ? AND codename IN ?", library.App, []string{"view_loan", "change_loan", "delete_loan", "view_book", "change_book", "delete_book", "view_author"}).Find(&perms).Error)
 	must(t, db.Model(u).Association("Permissions").Append(perms))
 	clerk := app.Client()
 	clerk.Enrol("clerk")
