@@ -180,6 +180,7 @@ type relatedList struct {
 	More  int      // beyond the listed ones, or hidden from the user
 }
 
+// Empty reports whether the list has nothing, named or counted.
 func (r relatedList) Empty() bool { return len(r.Items) == 0 && r.More == 0 }
 
 // survey fills d with what deleting the rows of set does, following
