@@ -107,8 +107,10 @@ func likePattern(term string) string {
 // A belongs-to relation's column is searched with a subquery on the
 // related table (fk IN (SELECT key FROM related WHERE ...)): the related
 // table is scanned once per term instead of joined to every row, and no
-// row can be repeated. withRelations false leaves relations out.
-func (m *model) searchWhere(db *gorm.DB, q string, withRelations bool) *gorm.DB {
+// row can be repeated. The related rows searched are those the user may
+// see (visibleRows): a hidden row's name is never a way to find its
+// referrers. withRelations false leaves relations out.
+func (m *model) searchWhere(c *gin.Context, db *gorm.DB, q string, withRelations bool) *gorm.DB {
 	terms := strings.Fields(q)
 	if len(terms) > maxTerms {
 		terms = terms[:maxTerms]
@@ -125,7 +127,11 @@ func (m *model) searchWhere(db *gorm.DB, q string, withRelations bool) *gorm.DB 
 			if !withRelations {
 				continue
 			}
-			sub := m.site.db().Session(&gorm.Session{NewDB: true}).Table(t.table).Select(t.relKey).Where(like)
+			visible, ok := m.site.visibleRows(c, t.rel.FieldSchema)
+			if !ok {
+				continue
+			}
+			sub := visible.Select("?", clause.Column{Table: t.table, Name: t.relKey}).Where(like)
 			ors = append(ors, clause.Expr{SQL: "? IN (?)", Vars: []any{m.col(t.fk), sub}})
 		}
 		if len(ors) > 0 {
@@ -152,7 +158,7 @@ func (s *Site) likeExpr(col clause.Column, term string) clause.Expression {
 func (m *model) filtered(c *gin.Context, lq *listQuery) (*gorm.DB, error) {
 	db := m.scoped(c)
 	if lq.q != "" {
-		db = m.searchWhere(db, lq.q, true)
+		db = m.searchWhere(c, db, lq.q, true)
 	}
 	for _, f := range lq.filters {
 		var err error
@@ -360,7 +366,7 @@ func (s *Site) buildList(c *gin.Context, m *model, lq *listQuery) (*listData, er
 	}
 	for _, name := range m.opts.listDisplay {
 		if col := m.cols[name]; col != nil && (col.kind == "fk" || col.kind == "m2m") {
-			q = q.Preload(col.rel.Name)
+			q = m.site.preloadVisible(c, q, col)
 		}
 	}
 	// A join (deep pages, scopes) selects the joined columns too; keep only the model's.
@@ -713,6 +719,12 @@ func (s *Site) autocomplete(c *gin.Context, m *model) {
 	col := m.cols[c.Query("field")]
 	if col == nil || col.kind != "fk" || !slices.Contains(m.formCols, col.name) {
 		s.badLookup(c, disallowed("no autocomplete for %q", c.Query("field")))
+		return
+	}
+	// Django's autocomplete checks the related model's view permission:
+	// without it the names of its rows are not the user's to see.
+	if _, ok := s.visibleRows(c, col.rel.FieldSchema); !ok {
+		s.auth.Fail(c, http.StatusForbidden, "error_forbidden")
 		return
 	}
 	term := c.Query("term")

@@ -1,79 +1,53 @@
 package admin
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
 	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/schema"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/locale"
 	"github.com/gatehouse/gatehouse/internal/render"
 )
 
-// deleted is an object to delete with what goes with it.
+// deleted is an object to delete with what deleting it does to the rows
+// that point at it (see onDelete).
 type deleted struct {
-	ID, Repr string
-	Related  []string // "Loan: Ana, due 2026-02-01"
-	More     int      // related objects beyond the listed ones
+	ID, Repr  string
+	Related   relatedList // deleted with it (CASCADE) and many-to-many links
+	Unlinked  relatedList // kept, their link cleared (SET NULL)
+	Protected relatedList // refuse the delete (PROTECT)
+	// Denied are the models whose rows would go with it but which the
+	// user may not delete (Django's perms_needed): they refuse it too.
+	Denied []string
 }
+
+// Blocked reports whether protected rows or missing delete permissions
+// refuse the delete.
+func (d deleted) Blocked() bool { return !d.Protected.Empty() || len(d.Denied) > 0 }
 
 // deleteData is the delete confirmation page's data.
 type deleteData struct {
 	Model, ModelPlural, ListURL, Action string
 	Objects                             []deleted
 	Selected                            []string // ids, for the bulk action's second post
+	Protected                           bool     // some object cannot be deleted: no confirm button
+	Unlinked                            bool     // some rows will be unlinked (SET NULL)
 }
 
 const relatedListed = 20
 
-// cascade lists what deleting obj takes along: has-many and has-one
-// children, and many-to-many links.
+// cascade surveys what deleting obj does: the rows that go with it, those
+// unlinked and those that protect it.
 func (s *Site) cascade(c *gin.Context, m *model, obj any) (deleted, error) {
 	id := m.idOf(c, obj)
 	d := deleted{ID: id, Repr: reprOf(obj, m.verbose, id)}
-	l := locale.From(c)
-	rels := append(append([]*schema.Relationship{}, m.schema.Relationships.HasMany...), m.schema.Relationships.HasOne...)
-	for _, r := range rels {
-		rs := r.FieldSchema
-		// The child's translated model name when it has an admin.
-		name := humanize(rs.Name)
-		if cm := s.modelOf(rs.ModelType); cm != nil {
-			name = tr(l, cm.verbose, cm.verbose)
-		}
-		slice := reflect.New(reflect.SliceOf(rs.ModelType))
-		q := s.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: r.References[0].ForeignKey.DBName}, Value: id})
-		var n int64
-		if err := q.Session(&gorm.Session{}).Model(reflect.New(rs.ModelType).Interface()).Count(&n).Error; err != nil {
-			return d, err
-		}
-		if err := q.Session(&gorm.Session{}).Limit(relatedListed).Find(slice.Interface()).Error; err != nil {
-			return d, err
-		}
-		for i := 0; i < slice.Elem().Len(); i++ {
-			e := slice.Elem().Index(i)
-			cid, _ := rs.PrioritizedPrimaryField.ValueOf(c.Request.Context(), e)
-			d.Related = append(d.Related, name+": "+reprOf(e.Addr().Interface(), rs.Name, cid))
-		}
-		d.More += int(n) - slice.Elem().Len()
-	}
-	for _, r := range m.schema.Relationships.Many2Many {
-		n := s.db().WithContext(c.Request.Context()).Model(obj).Association(r.Name).Count()
-		if n > 0 {
-			label := humanize(r.Name)
-			if _, ok := m.cols[strings.ToLower(r.Name)]; ok {
-				label = m.label(l, strings.ToLower(r.Name)) // the field's translated label
-			}
-			d.Related = append(d.Related, fmt.Sprintf("%s: %d", label, n))
-		}
-	}
-	return d, nil
+	return d, s.survey(c, &d, m.oneRow(c, obj), 0)
 }
 
 func (s *Site) deleteForm(c *gin.Context, m *model, obj any) {
@@ -82,13 +56,40 @@ func (s *Site) deleteForm(c *gin.Context, m *model, obj any) {
 		s.serverError(c, err)
 		return
 	}
-	s.renderDelete(c, m, []deleted{d}, m.url(d.ID+"/delete/"), nil)
+	s.renderDelete(c, m, []deleted{d}, m.url(d.ID+"/delete/"), nil, http.StatusOK)
 }
 
-func (s *Site) renderDelete(c *gin.Context, m *model, objs []deleted, action string, selected []string) {
+// renderDelete shows the confirmation page, or, when protected rows
+// refuse the delete, the page that lists them without a confirm button
+// (Django's "Cannot delete").
+func (s *Site) renderDelete(c *gin.Context, m *model, objs []deleted, action string, selected []string, status int) {
 	l := locale.From(c)
 	data := &deleteData{Model: tr(l, m.verbose, m.verbose), ModelPlural: tr(l, m.plural, m.plural), ListURL: m.url(""), Action: action, Objects: objs, Selected: selected}
-	s.auth.HTML(c, http.StatusOK, "admin/delete_confirmation.html", "", s.auth.View(c, l.T("admin_delete_title"), data))
+	title := l.T("admin_delete_title")
+	for _, o := range objs {
+		data.Protected = data.Protected || o.Blocked()
+		data.Unlinked = data.Unlinked || !o.Unlinked.Empty()
+	}
+	if data.Protected {
+		title = l.T("admin_delete_protected_title", "Name", data.Model)
+	}
+	s.auth.HTML(c, status, "admin/delete_confirmation.html", "", s.auth.View(c, title, data))
+}
+
+// refuseProtected answers a delete POST that protected rows refuse: 409
+// Conflict with the page that lists them. Nothing was deleted.
+func (s *Site) refuseProtected(c *gin.Context, m *model, objs []any, action string, selected []string) {
+	var ds []deleted
+	for _, obj := range objs {
+		d, err := s.cascade(c, m, obj)
+		if err != nil {
+			s.serverError(c, err)
+			return
+		}
+		ds = append(ds, d)
+	}
+	_ = c.Error(errProtected)
+	s.renderDelete(c, m, ds, action, selected, http.StatusConflict)
 }
 
 // remove deletes obj with its children and links, in a transaction, with
@@ -102,7 +103,13 @@ func (s *Site) remove(c *gin.Context, m *model, obj any) error {
 				return &hookError{err}
 			}
 		}
-		if err := tx.Select(clause.Associations).Delete(obj).Error; err != nil {
+		// What points at obj first, as declared (onDelete), then obj and
+		// its history entry: one transaction, so a refused or failed step
+		// deletes nothing.
+		if err := s.deleteRows(tx, m.oneRow(c, obj), 0); err != nil {
+			return err
+		}
+		if err := tx.Delete(obj).Error; err != nil {
 			return err
 		}
 		return s.logAction(tx, c, m, id, repr, actionDeletion, nil)
@@ -119,7 +126,19 @@ func (s *Site) remove(c *gin.Context, m *model, obj any) error {
 func (s *Site) deletePost(c *gin.Context, m *model, obj any) {
 	l := locale.From(c)
 	id := m.idOf(c, obj)
+	if err := s.checkDeletable(c, m, []any{obj}); err != nil {
+		if isProtected(err) {
+			s.refuseProtected(c, m, []any{obj}, m.url(id+"/delete/"), nil)
+			return
+		}
+		s.serverError(c, err)
+		return
+	}
 	if err := s.remove(c, m, obj); err != nil {
+		if isProtected(err) {
+			s.refuseProtected(c, m, []any{obj}, m.url(id+"/delete/"), nil)
+			return
+		}
 		if he, ok := err.(*hookError); ok {
 			auth.Flash(c, he.err.Error())
 			render.Redirect(c, m.url(id+"/change/"))
@@ -178,11 +197,28 @@ func (s *Site) runAction(c *gin.Context, m *model) {
 				}
 				objs = append(objs, d)
 			}
-			s.renderDelete(c, m, objs, m.url(""), idStrs)
+			s.renderDelete(c, m, objs, m.url(""), idStrs, http.StatusOK)
 			return
 		}
+		// Every row must be deletable before any is deleted.
+		var objs []any
 		for i := 0; i < rv.Len(); i++ {
-			if err := s.remove(c, m, rv.Index(i).Addr().Interface()); err != nil {
+			objs = append(objs, rv.Index(i).Addr().Interface())
+		}
+		if err := s.checkDeletable(c, m, objs); err != nil {
+			if isProtected(err) {
+				s.refuseProtected(c, m, objs, m.url(""), idStrs)
+				return
+			}
+			s.serverError(c, err)
+			return
+		}
+		for i, obj := range objs {
+			if err := s.remove(c, m, obj); err != nil {
+				if isProtected(err) && i == 0 {
+					s.refuseProtected(c, m, objs, m.url(""), idStrs)
+					return
+				}
 				s.serverError(c, err)
 				return
 			}
@@ -226,4 +262,24 @@ func (s *Site) runAction(c *gin.Context, m *model) {
 		return
 	}
 	s.badLookup(c, disallowed("unknown action %q", name))
+}
+
+// isProtected reports a delete refused by protected rows: found by the
+// admin, or by the database's own foreign key (a row added meanwhile).
+func isProtected(err error) bool {
+	return errors.Is(err, errProtected) || errors.Is(err, gorm.ErrForeignKeyViolated)
+}
+
+// checkDeletable surveys objs and answers errProtected if any is refused.
+func (s *Site) checkDeletable(c *gin.Context, m *model, objs []any) error {
+	for _, obj := range objs {
+		d, err := s.cascade(c, m, obj)
+		if err != nil {
+			return err
+		}
+		if d.Blocked() {
+			return errProtected
+		}
+	}
+	return nil
 }

@@ -302,7 +302,12 @@ func (m *model) bind(c *gin.Context, l *locale.Lang, obj any, form url.Values) (
 				errs[col.name] = l.T(err)
 				continue
 			}
-			m2m[col.name] = rows
+			hidden, herr := m.hiddenLinks(c, col, obj)
+			if herr != nil {
+				errs[col.name] = l.T("admin_bad_choice")
+				continue
+			}
+			m2m[col.name] = append(rows, hidden...)
 			continue
 		}
 		val, msg := m.parseValue(c, col, raw, form.Has(col.name))
@@ -389,10 +394,13 @@ func (m *model) parseValue(c *gin.Context, col *column, raw string, present bool
 		if err != nil {
 			return nil, "admin_bad_choice"
 		}
+		// A row outside the related model's scope, or of a model the user
+		// may not view, is treated as one that does not exist.
 		var n int64
-		// Through the related model, so its soft-deleted rows do not count.
-		if err := m.site.db().WithContext(c.Request.Context()).Model(reflect.New(col.rel.FieldSchema.ModelType).Interface()).
-			Where(clause.Eq{Column: clause.Column{Name: col.rel.FieldSchema.PrioritizedPrimaryField.DBName}, Value: id}).Count(&n).Error; err != nil || n == 0 {
+		// Through the related model (its admin's scope, soft deletes).
+		rs := col.rel.FieldSchema
+		if err := m.site.visibleOrNone(c, rs).
+			Where(clause.Eq{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Count(&n).Error; err != nil || n == 0 {
 			return nil, "admin_bad_choice"
 		}
 		return id, ""
@@ -425,7 +433,8 @@ func assign(fv reflect.Value, val any) {
 	fv.Set(v)
 }
 
-// loadRelated loads the rows of a many-to-many post; any unknown id is an error.
+// loadRelated loads the rows of a many-to-many post; any unknown id, or
+// one the user may not see (visibleRows), is an error.
 func (s *Site) loadRelated(c *gin.Context, col *column, raw []string) ([]any, string) {
 	rs := col.rel.FieldSchema
 	var ids []uint
@@ -438,7 +447,7 @@ func (s *Site) loadRelated(c *gin.Context, col *column, raw []string) ([]any, st
 	}
 	slice := reflect.New(reflect.SliceOf(rs.ModelType))
 	if len(ids) > 0 {
-		if err := s.db().WithContext(c.Request.Context()).Where(clause.IN{Column: clause.Column{Name: rs.PrioritizedPrimaryField.DBName}, Values: toAny(ids)}).Find(slice.Interface()).Error; err != nil {
+		if err := s.visibleOrNone(c, rs).Select("?.*", clause.Table{Name: rs.Table}).Where(clause.IN{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Values: toAny(ids)}).Find(slice.Interface()).Error; err != nil {
 			return nil, "admin_bad_choice"
 		}
 	}
@@ -602,6 +611,7 @@ func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column
 			}
 			f.Options = rows
 		}
+		f.Options = keepCurrent(f.Options, col, f.Value)
 	}
 	if f.ReadOnly {
 		f.Display = f.Value
@@ -623,7 +633,7 @@ func (s *Site) formFieldOf(c *gin.Context, l *locale.Lang, m *model, col *column
 func (s *Site) relatedByID(c *gin.Context, col *column, id uint) ([]relatedRow, error) {
 	rs := col.rel.FieldSchema
 	obj := reflect.New(rs.ModelType)
-	res := s.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Limit(1).Find(obj.Interface())
+	res := s.visibleOrNone(c, rs).Select("?.*", clause.Table{Name: rs.Table}).Where(clause.Eq{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}, Value: id}).Limit(1).Find(obj.Interface())
 	if res.Error != nil || res.RowsAffected == 0 {
 		return nil, res.Error
 	}

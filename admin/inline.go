@@ -127,8 +127,9 @@ func (m *model) bindInlines(c *gin.Context, l *locale.Lang, parent any, form url
 					errs[""] = l.T("admin_bad_choice")
 					continue
 				}
-				res := m.site.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: in.child.pk.DBName}, Value: id}).
-					Where(clause.Eq{Column: clause.Column{Name: in.fk.DBName}, Value: parentID}).Limit(1).Find(obj)
+				// Within the child admin's scope: a hidden row is not there.
+				res := m.site.visibleOrNone(c, in.child.schema).Where(clause.Eq{Column: in.child.col(in.child.pk.DBName), Value: id}).
+					Where(clause.Eq{Column: in.child.col(in.fk.DBName), Value: parentID}).Limit(1).Find(obj)
 				if res.Error != nil || res.RowsAffected == 0 {
 					errs[""] = l.T("admin_bad_choice") // not a child of this parent
 					continue
@@ -299,8 +300,9 @@ func (s *Site) inlineViews(c *gin.Context, l *locale.Lang, m *model, parent any,
 		}
 		rows := in.child.newSlice()
 		if !isAdd {
-			if err := s.db().WithContext(c.Request.Context()).Where(clause.Eq{Column: clause.Column{Name: in.fk.DBName}, Value: m.idOf(c, parent)}).
-				Order(clause.OrderByColumn{Column: clause.Column{Name: in.child.pk.DBName}}).Limit(maxInlineRows).Find(rows).Error; err != nil {
+			// The rows the child admin's scope shows, as in its changelist.
+			if err := s.visibleOrNone(c, in.child.schema).Where(clause.Eq{Column: in.child.col(in.fk.DBName), Value: m.idOf(c, parent)}).
+				Order(clause.OrderByColumn{Column: in.child.col(in.child.pk.DBName)}).Limit(maxInlineRows).Find(rows).Error; err != nil {
 				return nil, err
 			}
 		}

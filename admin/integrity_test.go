@@ -23,23 +23,23 @@ import (
 // The inventory app of issue 10: suppliers, items with a unique SKU, a
 // `unique` barcode and a composite unique (name, supplier), GORM hooks,
 // soft deletes, column defaults and checks, and stock moves as an inline.
-type Supplier struct {
+type Vendor struct {
 	ID        uint           `gorm:"primaryKey"`
 	Name      string         `gorm:"size:100;not null"`
 	DeletedAt gorm.DeletedAt `gorm:"index"`
 }
 
-func (s *Supplier) String() string { return s.Name }
+func (s *Vendor) String() string { return s.Name }
 
-type Item struct {
-	ID         uint      `gorm:"primaryKey"`
-	Sku        string    `gorm:"size:20;not null;uniqueIndex"`
-	Barcode    *string   `gorm:"size:32;unique"`
-	Name       string    `gorm:"size:50;not null;index:idx_item_name_supplier,unique"`
-	SupplierID uint      `gorm:"not null;index:idx_item_name_supplier,unique"`
-	Supplier   *Supplier `gorm:"constraint:OnDelete:RESTRICT"`
-	Qty        int       `gorm:"not null;default:5;check:qty >= 0"`
-	Status     string    `gorm:"size:10;not null;default:'draft';check:status <> 'gone'"`
+type Product struct {
+	ID         uint    `gorm:"primaryKey"`
+	Sku        string  `gorm:"size:20;not null;uniqueIndex"`
+	Barcode    *string `gorm:"size:32;unique"`
+	Name       string  `gorm:"size:50;not null;index:idx_item_name_supplier,unique"`
+	SupplierID uint    `gorm:"not null;index:idx_item_name_supplier,unique"`
+	Supplier   *Vendor `gorm:"constraint:OnDelete:RESTRICT"`
+	Qty        int     `gorm:"not null;default:5;check:qty >= 0"`
+	Status     string  `gorm:"size:10;not null;default:'draft';check:status <> 'gone'"`
 	// Slug and Revision are kept by the model's GORM hooks, outside the form.
 	Slug      string `gorm:"size:60"`
 	Revision  int
@@ -47,14 +47,14 @@ type Item struct {
 	Moves     []StockMove    `gorm:"constraint:OnDelete:CASCADE"`
 }
 
-func (i *Item) String() string { return i.Name }
+func (i *Product) String() string { return i.Name }
 
-func (i *Item) BeforeSave(*gorm.DB) error {
+func (i *Product) BeforeSave(*gorm.DB) error {
 	i.Slug = strings.ToLower(strings.ReplaceAll(i.Name, " ", "-"))
 	return nil
 }
 
-func (i *Item) BeforeUpdate(*gorm.DB) error {
+func (i *Product) BeforeUpdate(*gorm.DB) error {
 	i.Revision++
 	return nil
 }
@@ -82,7 +82,7 @@ func newInventory(t *testing.T, o inventoryOptions) *authtest.App {
 	}
 	return authtest.New(t, authtest.Options{DB: o.db, Mount: func(s *auth.Service, e *gin.Engine) {
 		db := s.DB()
-		if err := db.AutoMigrate(&Supplier{}, &Item{}, &StockMove{}); err != nil {
+		if err := db.AutoMigrate(&Vendor{}, &Product{}, &StockMove{}); err != nil {
 			t.Fatal(err)
 		}
 		// The README's gorm.Open(..., &gorm.Config{}) translates no errors.
@@ -91,13 +91,13 @@ func newInventory(t *testing.T, o inventoryOptions) *authtest.App {
 			o.setup(db)
 		}
 		site := admin.NewSite(s, admin.Options{})
-		admin.Register(site, admin.ModelAdmin[Supplier]{App: "inventory", ListDisplay: []string{"name"}})
-		admin.Register(site, admin.ModelAdmin[Item]{App: "inventory", ListDisplay: []string{"sku", "name", "qty"},
+		admin.Register(site, admin.ModelAdmin[Vendor]{App: "inventory", Model: "supplier", ListDisplay: []string{"name"}})
+		admin.Register(site, admin.ModelAdmin[Product]{App: "inventory", Model: "item", ListDisplay: []string{"sku", "name", "qty"},
 			Fields:  []string{"sku", "barcode", "name", "supplier_id", "qty", "status"},
 			Inlines: []admin.Inline{o.inline},
-			Actions: []admin.Action[Item]{{Name: "restock", Label: "Restock", Run: func(c *gin.Context, db *gorm.DB, rows []Item) (string, error) {
+			Actions: []admin.Action[Product]{{Name: "restock", Label: "Restock", Run: func(c *gin.Context, db *gorm.DB, rows []Product) (string, error) {
 				for _, r := range rows {
-					if err := db.Model(&Item{}).Where("id = ?", r.ID).Update("qty", 100).Error; err != nil {
+					if err := db.Model(&Product{}).Where("id = ?", r.ID).Update("qty", 100).Error; err != nil {
 						return "", err
 					}
 				}
@@ -114,8 +114,8 @@ func newInventory(t *testing.T, o inventoryOptions) *authtest.App {
 // seedInventory makes two suppliers and item 1 (sku A-1, "Bolt" of supplier 1).
 func seedInventory(t *testing.T, app *authtest.App) {
 	t.Helper()
-	for _, v := range []any{&Supplier{Name: "Acme"}, &Supplier{Name: "Globex"},
-		&Item{Sku: "A-1", Name: "Bolt", SupplierID: 1, Qty: 3, Status: "live"}} {
+	for _, v := range []any{&Vendor{Name: "Acme"}, &Vendor{Name: "Globex"},
+		&Product{Sku: "A-1", Name: "Bolt", SupplierID: 1, Qty: 3, Status: "live"}} {
 		if err := app.DB.Create(v).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func itemForm(sku, name, supplier string, extra ...string) url.Values {
 	return f
 }
 
-func countRows(t *testing.T, app *authtest.App, model any, unscoped bool) int64 {
+func countAll(t *testing.T, app *authtest.App, model any, unscoped bool) int64 {
 	t.Helper()
 	var n int64
 	q := app.DB.Model(model)
@@ -171,10 +171,10 @@ func testUniqueIsAFieldError(t *testing.T, d testenv.DB) {
 	app := newInventory(t, inventoryOptions{db: d})
 	seedInventory(t, app)
 	c := superuser(t, app)
-	if err := app.DB.Model(&Item{}).Where("id = 1").Update("barcode", "4006381333931").Error; err != nil {
+	if err := app.DB.Model(&Product{}).Where("id = 1").Update("barcode", "4006381333931").Error; err != nil {
 		t.Fatal(err)
 	}
-	gone := &Item{Sku: "GONE-1", Name: "Gone", SupplierID: 1}
+	gone := &Product{Sku: "GONE-1", Name: "Gone", SupplierID: 1}
 	app.DB.Create(gone)
 	app.DB.Delete(gone) // soft: the unique index still holds it
 	cases := []struct {
@@ -184,12 +184,12 @@ func testUniqueIsAFieldError(t *testing.T, d testenv.DB) {
 	}{
 		{"uniqueIndex", "/admin/inventory/item/add/", itemForm("A-1", "Nut", "1"), "sku", ""},
 		{"unique tag", "/admin/inventory/item/add/", itemForm("B-1", "Nut", "1", "barcode", "4006381333931"), "barcode", ""},
-		{"composite unique index", "/admin/inventory/item/add/", itemForm("B-2", "Bolt", "1"), "", "Name, Supplier"},
+		{"composite unique index", "/admin/inventory/item/add/", itemForm("B-2", "Bolt", "1"), "", "Name, Vendor"},
 		{"soft-deleted row still holds its value", "/admin/inventory/item/add/", itemForm("GONE-1", "Nut", "1"), "sku", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := countRows(t, app, &Item{}, true)
+			before := countAll(t, app, &Product{}, true)
 			r := c.PostForm(tc.path, tc.form)
 			if r.Status != http.StatusOK {
 				t.Fatalf("want 200 with the form again, got %d %.300s", r.Status, r.Body)
@@ -201,7 +201,7 @@ func testUniqueIsAFieldError(t *testing.T, d testenv.DB) {
 			if tc.formErr != "" && (!strings.Contains(formError(r.Body), "already exists") || !strings.Contains(formError(r.Body), tc.formErr)) {
 				t.Errorf("want a form error naming %q, got %q %v", tc.formErr, formError(r.Body), errs)
 			}
-			if n := countRows(t, app, &Item{}, true); n != before {
+			if n := countAll(t, app, &Product{}, true); n != before {
 				t.Errorf("a refused form wrote a row: %d -> %d", before, n)
 			}
 		})
@@ -226,14 +226,14 @@ func testUniqueRace(t *testing.T, d testenv.DB) {
 		name      string
 		translate bool
 		column    string // the check whose query triggers the insert
-		insert    Item
+		insert    Product
 		form      url.Values
 		field     string
 		formErr   string
 	}{
-		{"uniqueIndex, plain config", false, "sku", Item{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
-		{"uniqueIndex, TranslateError", true, "sku", Item{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
-		{"composite, plain config", false, "supplier_id", Item{Sku: "R-2", Name: "Nut", SupplierID: 1}, itemForm("R-3", "Nut", "1"), "", "Name, Supplier"},
+		{"uniqueIndex, plain config", false, "sku", Product{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
+		{"uniqueIndex, TranslateError", true, "sku", Product{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
+		{"composite, plain config", false, "supplier_id", Product{Sku: "R-2", Name: "Nut", SupplierID: 1}, itemForm("R-3", "Nut", "1"), "", "Name, Vendor"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,7 +244,7 @@ func testUniqueRace(t *testing.T, d testenv.DB) {
 				root = db
 				err := db.Callback().Query().After("gorm:query").Register("test:race", func(tx *gorm.DB) {
 					sql := tx.Statement.SQL.String()
-					if tx.Statement.Table == "items" && strings.Contains(strings.ToLower(sql), "count(") && strings.Contains(sql, tc.column) && armed.CompareAndSwap(true, false) {
+					if tx.Statement.Table == "products" && strings.Contains(strings.ToLower(sql), "count(") && strings.Contains(sql, tc.column) && armed.CompareAndSwap(true, false) {
 						row := tc.insert
 						if err := root.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: context.Background()}).Create(&row).Error; err != nil {
 							t.Errorf("racing insert: %v", err)
@@ -259,7 +259,7 @@ func testUniqueRace(t *testing.T, d testenv.DB) {
 			seedInventory(t, app)
 			c := superuser(t, app)
 			armed.Store(true)
-			before := countRows(t, app, &Item{}, true)
+			before := countAll(t, app, &Product{}, true)
 			r := c.PostForm("/admin/inventory/item/add/", tc.form)
 			if inserted.Load() != 1 {
 				t.Fatalf("the racing insert did not run")
@@ -276,7 +276,7 @@ func testUniqueRace(t *testing.T, d testenv.DB) {
 			if !strings.Contains(r.Body, `value="Nut"`) {
 				t.Errorf("the user's input was not kept")
 			}
-			if n := countRows(t, app, &Item{}, true); n != before+1 {
+			if n := countAll(t, app, &Product{}, true); n != before+1 {
 				t.Errorf("want only the racing row added: %d -> %d", before, n)
 			}
 		})
@@ -320,7 +320,7 @@ func testNoLostUpdate(t *testing.T, d testenv.DB) {
 	if !strings.Contains(r.Body, `id="id_qty" name="qty" value="7"`) {
 		t.Errorf("ben's input was lost")
 	}
-	var it Item
+	var it Product
 	app.DB.First(&it, 1)
 	if it.Name != "Bolt M6" || it.Qty != 3 {
 		t.Fatalf("the stale save overwrote the row: %+v", it)
@@ -406,7 +406,7 @@ func testHistoryInTheChangesTransaction(t *testing.T, d testenv.DB) {
 			if r := tc.do(); r.Status != http.StatusInternalServerError {
 				t.Fatalf("want 500 when the history cannot be written, got %d", r.Status)
 			}
-			var items []Item
+			var items []Product
 			app.DB.Unscoped().Order("id").Find(&items)
 			if len(items) != 1 || items[0].Name != "Bolt" || items[0].Qty != 3 || items[0].DeletedAt.Valid {
 				t.Fatalf("the change was kept without its history entry: %+v", items)
@@ -449,7 +449,7 @@ func testInlineRows(t *testing.T, d testenv.DB) {
 			if tc.formErr != "" && !strings.Contains(formError(r.Body), tc.formErr) {
 				t.Errorf("want form error %q, got %q", tc.formErr, formError(r.Body))
 			}
-			if n := countRows(t, app, &StockMove{}, false); n != tc.moves {
+			if n := countAll(t, app, &StockMove{}, false); n != tc.moves {
 				t.Errorf("want %d stock moves, got %d", tc.moves, n)
 			}
 		})
@@ -517,7 +517,7 @@ func testInlinePermissions(t *testing.T, d testenv.DB) {
 	if r := c.PostForm(path, f); r.Status != http.StatusSeeOther {
 		t.Fatalf("with add_stockmove: want 303, got %d %q", r.Status, formError(r.Body))
 	}
-	if n := countRows(t, app, &StockMove{}, false); n != 2 {
+	if n := countAll(t, app, &StockMove{}, false); n != 2 {
 		t.Fatalf("want 2 moves, got %d", n)
 	}
 }
@@ -549,7 +549,7 @@ func testGORMConventions(t *testing.T, d testenv.DB) {
 	if r := c.PostForm("/admin/inventory/item/add/", itemForm("G-2", "Hex Nut", "1")); r.Status != http.StatusSeeOther {
 		t.Fatalf("add: %d %q %v", r.Status, formError(r.Body), fieldErrors(r.Body))
 	}
-	var it Item
+	var it Product
 	app.DB.Where("sku = ?", "G-2").First(&it)
 	if it.Slug != "hex-nut" {
 		t.Errorf("BeforeSave's slug not stored on add: %q", it.Slug)
@@ -567,7 +567,7 @@ func testGORMConventions(t *testing.T, d testenv.DB) {
 	if r := c.Post(path[:len(path)-len("change/")] + "delete/"); r.Status != http.StatusSeeOther {
 		t.Fatalf("delete: %d", r.Status)
 	}
-	if n, all := countRows(t, app, &Item{}, false), countRows(t, app, &Item{}, true); n != 1 || all != 2 {
+	if n, all := countAll(t, app, &Product{}, false), countAll(t, app, &Product{}, true); n != 1 || all != 2 {
 		t.Fatalf("want a soft delete (1 visible of 2 rows), got %d of %d", n, all)
 	}
 	c.Get("/admin/inventory/item/") // shows the flash, which names the deleted row
@@ -577,7 +577,7 @@ func testGORMConventions(t *testing.T, d testenv.DB) {
 	if r := c.Get("/admin/inventory/item/2/change/"); r.Status != http.StatusNotFound {
 		t.Errorf("a soft-deleted row's change page: want 404, got %d", r.Status)
 	}
-	app.DB.Delete(&Supplier{}, 2)
+	app.DB.Delete(&Vendor{}, 2)
 	if r := c.Get("/admin/inventory/item/add/"); strings.Contains(r.Body, "Globex") {
 		t.Errorf("a soft-deleted supplier is offered as a choice")
 	}

@@ -180,6 +180,7 @@ type searchTarget struct {
 	// For a relation: the model's foreign key column and the related
 	// table's referenced column; empty for the model's own columns.
 	fk, relKey string
+	rel        *schema.Relationship
 }
 
 func (m *model) searchColumn(s string) (searchTarget, error) {
@@ -200,7 +201,7 @@ func (m *model) searchColumn(s string) (searchTarget, error) {
 				return searchTarget{}, fmt.Errorf("%q: %s has a composite key", s, r.Name)
 			}
 			return searchTarget{table: r.FieldSchema.Table, column: f.DBName,
-				fk: r.References[0].ForeignKey.DBName, relKey: r.References[0].PrimaryKey.DBName}, nil
+				fk: r.References[0].ForeignKey.DBName, relKey: r.References[0].PrimaryKey.DBName, rel: r}, nil
 		}
 	}
 	return searchTarget{}, fmt.Errorf("%q: %q is not a belongs-to relation", s, rel)

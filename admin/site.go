@@ -338,14 +338,17 @@ func tr(l *locale.Lang, id, fallback string) string {
 type relatedRow struct{ Value, Label string }
 
 // related lists rows of c's related model for selects, filters and the
-// autocomplete widget, labelled by their String method when they have one.
+// autocomplete widget, labelled by their String method when they have one:
+// only those the user may see (visibleRows).
 func (s *Site) related(g *gin.Context, c *column, term string, limit int) ([]relatedRow, error) {
 	rs := c.rel.FieldSchema
 	slice := reflect.New(reflect.SliceOf(rs.ModelType))
-	db := s.db().WithContext(g.Request.Context()).Model(reflect.New(rs.ModelType).Interface()).Order(clause.OrderByColumn{Column: clause.Column{Name: rs.PrioritizedPrimaryField.DBName}}).Limit(limit)
+	// Only the rows the user may see in the related model's own admin.
+	db := s.visibleOrNone(g, rs).Order(clause.OrderByColumn{Column: clause.Column{Table: rs.Table, Name: rs.PrioritizedPrimaryField.DBName}}).Limit(limit).
+		Select("?.*", clause.Table{Name: rs.Table}) // a scope's join must not add columns
 	if term != "" {
 		if rm := s.modelOf(rs.ModelType); rm != nil && len(rm.opts.search) > 0 {
-			db = rm.searchWhere(db, term, false)
+			db = rm.searchWhere(g, db, term, false)
 		}
 	}
 	if err := db.Find(slice.Interface()).Error; err != nil {

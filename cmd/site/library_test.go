@@ -260,26 +260,118 @@ func testLibraryAdmin(t *testing.T, d testenv.DB) {
 		t.Errorf("no flash after the action")
 	}
 
-	// Deleting an author takes their books, the books' loans and tag links.
+	// An author with books is protected (RESTRICT): listed, refused.
 	var a library.Author
 	db.Joins("JOIN library_books ON library_books.author_id = library_authors.id").First(&a)
-	var bookIDs []uint
-	db.Model(&library.Book{}).Where("author_id = ?", a.ID).Pluck("id", &bookIDs)
 	del := c.Get(fmt.Sprintf("/admin/library/author/%d/delete/?lang=he", a.ID))
-	if del.Status != 200 || !strings.Contains(del.Body, "ספר: ") {
-		t.Fatalf("the Hebrew author delete page must list the books under their Hebrew model name: %d", del.Status)
+	if del.Status != 200 || !strings.Contains(del.Body, "ספר: ") || strings.Contains(del.Body, `class="danger"`) {
+		t.Fatalf("the Hebrew author delete page must list the protecting books under their Hebrew model name, without a confirm: %d", del.Status)
 	}
 	c.Get("/admin/?lang=en")
-	if r := c.Post(fmt.Sprintf("/admin/library/author/%d/delete/", a.ID)); r.Status != http.StatusSeeOther {
-		t.Fatalf("delete author: %d %.300s", r.Status, r.Body)
+	if r := c.Post(fmt.Sprintf("/admin/library/author/%d/delete/", a.ID)); r.Status != http.StatusConflict {
+		t.Fatalf("delete an author with books: want 409, got %d", r.Status)
 	}
 	var left int64
-	db.Model(&library.Book{}).Where("author_id = ?", a.ID).Count(&left)
+	db.Model(&library.Author{}).Where("id = ?", a.ID).Count(&left)
+	if left != 1 {
+		t.Fatal("a protected author was deleted")
+	}
+
+	// Deleting a book takes its loans and tag links (CASCADE).
+	var b library.Book
+	db.Joins("JOIN library_loans ON library_loans.book_id = library_books.id").
+		Joins("JOIN library_book_tags ON library_book_tags.book_id = library_books.id").First(&b)
+	if r := c.Get(fmt.Sprintf("/admin/library/book/%d/delete/", b.ID)); r.Status != 200 || !strings.Contains(r.Body, "loan: ") || !strings.Contains(r.Body, `class="danger"`) {
+		t.Fatalf("the book delete page must list its loans and confirm: %d", r.Status)
+	}
+	if r := c.Post(fmt.Sprintf("/admin/library/book/%d/delete/", b.ID)); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete book: %d %.300s", r.Status, r.Body)
+	}
 	var links, loans int64
-	db.Table("library_book_tags").Where("book_id IN ?", bookIDs).Count(&links)
-	db.Model(&library.Loan{}).Where("book_id IN ?", bookIDs).Count(&loans)
-	if left+links+loans != 0 {
-		t.Errorf("after deleting the author: %d books, %d tag links, %d loans remain", left, links, loans)
+	db.Table("library_book_tags").Where("book_id = ?", b.ID).Count(&links)
+	db.Model(&library.Loan{}).Where("book_id = ?", b.ID).Count(&loans)
+	if links+loans != 0 {
+		t.Errorf("after deleting the book: %d tag links, %d loans remain", links, loans)
+	}
+}
+
+// TestLibraryRelations: a translator's delete keeps the books and clears
+// their translator (SET NULL), and the loan admin's scope (open loans only
+// for staff who are not superusers) holds in the loan list, the book
+// form's loans and the book delete page.
+func TestLibraryRelations(t *testing.T) { forEachLibraryDB(t, testLibraryRelations) }
+
+func testLibraryRelations(t *testing.T, d testenv.DB) {
+	app := libraryApp(t, d)
+	db := app.DB
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	author, translator := &library.Author{Name: "Ana Author"}, &library.Author{Name: "Tom Translator"}
+	must(t, db.Create(author).Error)
+	must(t, db.Create(translator).Error)
+	book := &library.Book{Title: "Two Loans", ISBN: "9780306406157", AuthorID: author.ID, TranslatorID: &translator.ID, Genre: "novel", Published: day, Pages: 1, Price: 1}
+	must(t, db.Create(book).Error)
+	must(t, db.Create(&library.Loan{BookID: book.ID, Borrower: "Open Olga", Due: day}).Error)
+	must(t, db.Create(&library.Loan{BookID: book.ID, Borrower: "Returned Rita", Due: day, Returned: true}).Error)
+
+	app.User("root", true, true)
+	root := app.Client()
+	root.Enrol("root")
+	u := app.User("clerk", true, false)
+	var perms []auth.Permission
+	must(t, db.Where("app = ? AND codename IN ?", library.App, []string{"view_loan", "change_loan", "delete_loan", "view_book", "change_book", "delete_book", "view_author"}).Find(&perms).Error)
+	must(t, db.Model(u).Association("Permissions").Append(perms))
+	clerk := app.Client()
+	clerk.Enrol("clerk")
+
+	bookPath := fmt.Sprintf("/admin/library/book/%d/", book.ID)
+	scoped := []struct {
+		name, path string
+		c          *authtest.Client
+		want, hide []string
+	}{
+		{"loan list, superuser", "/admin/library/loan/", root, []string{"Open Olga", "Returned Rita"}, nil},
+		{"loan list, staff", "/admin/library/loan/", clerk, []string{"Open Olga", "1 result"}, []string{"Returned Rita"}},
+		{"book form loans, staff", bookPath + "change/", clerk, []string{"Open Olga"}, []string{"Returned Rita"}},
+		{"book delete page, staff", bookPath + "delete/", clerk, []string{"Open Olga", "1 more"}, []string{"Returned Rita"}},
+		{"book delete page, superuser", bookPath + "delete/", root, []string{"Open Olga", "Returned Rita"}, nil},
+	}
+	for _, tc := range scoped {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.c.Get(tc.path)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: want 200, got %d", tc.path, r.Status)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.Body, w) {
+					t.Errorf("%s lacks %q", tc.path, w)
+				}
+			}
+			for _, h := range tc.hide {
+				if strings.Contains(r.Body, h) {
+					t.Errorf("%s shows %q, outside the loan admin's scope", tc.path, h)
+				}
+			}
+		})
+	}
+
+	path := fmt.Sprintf("/admin/library/author/%d/delete/", translator.ID)
+	if r := root.Get(path); r.Status != http.StatusOK || !strings.Contains(r.Body, "Two Loans") || !strings.Contains(r.Body, "will be kept") {
+		t.Fatalf("the translator's delete page must list the book as unlinked: %d", r.Status)
+	}
+	if r := root.Post(path); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete translator: want 303, got %d", r.Status)
+	}
+	var got library.Book
+	must(t, db.First(&got, book.ID).Error)
+	if got.TranslatorID != nil {
+		t.Fatal("SET NULL: the book still names its deleted translator")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

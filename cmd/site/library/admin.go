@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gatehouse/gatehouse/admin"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -74,10 +75,10 @@ func Register(site *admin.Site, now func() time.Time) {
 		Count:    admin.CountEstimated,
 		Choices:  map[string][]admin.Choice{"genre": Genres},
 		Fieldsets: []admin.Fieldset{
-			{Fields: []string{"title", "isbn", "author_id", "genre", "tags"}},
+			{Fields: []string{"title", "isbn", "author_id", "translator_id", "genre", "tags"}},
 			{Title: "library_fieldset_publication", Fields: []string{"published", "pages", "price", "in_stock"}},
 		},
-		Autocomplete: []string{"author_id"},
+		Autocomplete: []string{"author_id", "translator_id"},
 		Inlines:      []admin.Inline{{Field: "Loans", Fields: []string{"borrower", "due", "returned"}}},
 		Validate:     func(c *gin.Context, b *Book) map[string]string { return validateBook(c, b, now()) },
 		Actions: []admin.Action[Book]{{
@@ -110,6 +111,10 @@ func Register(site *admin.Site, now func() time.Time) {
 		},
 		Fields:       []string{"book_id", "borrower", "due", "returned"},
 		Autocomplete: []string{"book_id"},
+		// Staff who are not superusers see only open loans, wherever loans
+		// appear: this list, the book form's loans, the book delete page
+		// (Django's get_queryset).
+		Scope: openLoansForStaff,
 		Actions: []admin.Action[Loan]{{
 			Name: "mark_returned", Label: "library_action_mark_returned",
 			Run: func(c *gin.Context, db *gorm.DB, rows []Loan) (string, error) {
@@ -166,4 +171,13 @@ func daysOverdue(l *Loan, today time.Time) string {
 		return ""
 	}
 	return fmt.Sprint(days)
+}
+
+// openLoansForStaff is the loan admin's scope: everything for superusers,
+// the loans not yet returned for other staff.
+func openLoansForStaff(c *gin.Context, db *gorm.DB) *gorm.DB {
+	if u := auth.UserFrom(c); u != nil && u.IsSuperuser {
+		return db
+	}
+	return db.Where(clause.Eq{Column: clause.Column{Table: "library_loans", Name: "returned"}, Value: false})
 }

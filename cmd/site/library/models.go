@@ -14,13 +14,17 @@ import (
 	"gorm.io/gorm"
 )
 
-// Author writes books.
+// Author writes books, and translates some. The relations are declared
+// on purpose (Django's on_delete): an author with books cannot be deleted
+// (RESTRICT, PROTECT in Django); deleting a translator keeps the books
+// and clears their translator (SET NULL).
 type Author struct {
-	ID        uint       `gorm:"primaryKey"`
-	Name      string     `gorm:"size:100;not null;index"`
-	Email     string     `gorm:"size:254"`
-	BirthDate *time.Time `gorm:"type:date"`
-	Books     []Book     `gorm:"constraint:OnDelete:CASCADE"`
+	ID           uint       `gorm:"primaryKey"`
+	Name         string     `gorm:"size:100;not null;index"`
+	Email        string     `gorm:"size:254"`
+	BirthDate    *time.Time `gorm:"type:date"`
+	Books        []Book     `gorm:"constraint:OnDelete:RESTRICT"`
+	Translations []Book     `gorm:"foreignKey:TranslatorID;constraint:OnDelete:SET NULL"`
 }
 
 // TableName is library_authors.
@@ -43,18 +47,21 @@ func (t *Tag) String() string { return t.Name }
 // columns only. The composite indexes serve "filter, then the default
 // order (newest first)" without sorting the matches.
 type Book struct {
-	ID        uint   `gorm:"primaryKey"`
-	Title     string `gorm:"size:200;not null;index"`
-	ISBN      string `gorm:"column:isbn;size:17;not null;uniqueIndex"`
-	AuthorID  uint   `gorm:"not null;index:idx_library_books_author_published,priority:1"`
-	Author    *Author
-	Genre     string    `gorm:"size:20;not null;index:idx_library_books_genre_published,priority:1"`
-	Published time.Time `gorm:"type:date;not null;index;index:idx_library_books_author_published,priority:2;index:idx_library_books_genre_published,priority:2;index:idx_library_books_stock_published,priority:2"`
-	Pages     int       `gorm:"not null"`
-	Price     float64   `gorm:"type:decimal(8,2);size:8;precision:8;scale:2;not null"`
-	InStock   bool      `gorm:"not null;default:true;index:idx_library_books_stock_published,priority:1"`
-	Tags      []Tag     `gorm:"many2many:library_book_tags;constraint:OnDelete:CASCADE"`
-	Loans     []Loan    `gorm:"constraint:OnDelete:CASCADE"`
+	ID       uint   `gorm:"primaryKey"`
+	Title    string `gorm:"size:200;not null;index"`
+	ISBN     string `gorm:"column:isbn;size:17;not null;uniqueIndex"`
+	AuthorID uint   `gorm:"not null;index:idx_library_books_author_published,priority:1"`
+	Author   *Author
+	// TranslatorID is optional: deleting the translator clears it.
+	TranslatorID *uint `gorm:"index"`
+	Translator   *Author
+	Genre        string    `gorm:"size:20;not null;index:idx_library_books_genre_published,priority:1"`
+	Published    time.Time `gorm:"type:date;not null;index;index:idx_library_books_author_published,priority:2;index:idx_library_books_genre_published,priority:2;index:idx_library_books_stock_published,priority:2"`
+	Pages        int       `gorm:"not null"`
+	Price        float64   `gorm:"type:decimal(8,2);size:8;precision:8;scale:2;not null"`
+	InStock      bool      `gorm:"not null;default:true;index:idx_library_books_stock_published,priority:1"`
+	Tags         []Tag     `gorm:"many2many:library_book_tags;constraint:OnDelete:CASCADE"`
+	Loans        []Loan    `gorm:"constraint:OnDelete:CASCADE"` // a book's loans go with it
 }
 
 // TableName is library_books.
