@@ -36,6 +36,16 @@ type Config struct {
 	PasswordIPFree   int
 	// PasswordMaxDelay caps the password-step back-off.
 	PasswordMaxDelay time.Duration
+	// DeviceCookieAge is how long a device cookie lasts: a browser where a
+	// user completed a login keeps a password-step budget of its own for
+	// that user, so nobody locks them out by guessing their name. 0 takes
+	// the default; negative turns device cookies off.
+	// (GATEHOUSE_DEVICE_COOKIE_AGE, default 180 days; 0 there turns them off)
+	DeviceCookieAge time.Duration
+	// EventRetention is how long security events are kept before Prune
+	// deletes them. 0 takes the default; negative keeps them for good.
+	// (GATEHOUSE_EVENT_RETENTION, default 90 days; 0 there keeps them)
+	EventRetention time.Duration
 	// SessionIdle and SessionAbsolute end sessions (30 min and 12 h).
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
@@ -97,6 +107,8 @@ func Defaults() Config {
 		PasswordUserFree:       5,
 		PasswordIPFree:         50,
 		PasswordMaxDelay:       15 * time.Minute,
+		DeviceCookieAge:        180 * 24 * time.Hour,
+		EventRetention:         90 * 24 * time.Hour,
 		SessionIdle:            30 * time.Minute,
 		SessionAbsolute:        12 * time.Hour,
 		LoginURL:               "/account/login/",
@@ -130,6 +142,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PasswordMaxDelay == 0 {
 		c.PasswordMaxDelay = d.PasswordMaxDelay
+	}
+	if c.DeviceCookieAge == 0 {
+		c.DeviceCookieAge = d.DeviceCookieAge
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = d.EventRetention
 	}
 	if c.SessionIdle == 0 {
 		c.SessionIdle = d.SessionIdle
@@ -190,6 +208,12 @@ func (c Config) Validate() error {
 	}
 	if c.RememberCookieAge < 0 {
 		errs = append(errs, errors.New("GATEHOUSE_REMEMBER_COOKIE_AGE: must not be negative"))
+	}
+	if c.DeviceCookieAge > 0 && c.DeviceCookieAge < time.Hour {
+		errs = append(errs, errors.New("GATEHOUSE_DEVICE_COOKIE_AGE: must be 0 (off) or at least 3600 seconds"))
+	}
+	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
+		errs = append(errs, errors.New("GATEHOUSE_EVENT_RETENTION: must be 0 (keep for good) or at least 86400 seconds"))
 	}
 	errs = append(errs, c.validateRemember()...)
 	return errors.Join(errs...)

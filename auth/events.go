@@ -142,11 +142,12 @@ func (s *Service) recordVerifyFailure(c *gin.Context, u *User, d Device, err err
 	}
 }
 
-// recordPasswordThrottled records a password attempt refused by throttling.
-func (s *Service) recordPasswordThrottled(c *gin.Context, username string, err error) {
+// recordPasswordThrottled records a password attempt of user uid (0: not
+// known or not looked at) refused by the throttle named by what.
+func (s *Service) recordPasswordThrottled(c *gin.Context, uid uint, what string, err error) {
 	var te *ThrottledError
 	if errors.As(err, &te) {
-		s.Record(c, Event{Kind: EventThrottled, UserID: s.userIDByName(c, username), Detail: "password step; " + throttleDetail(te)})
+		s.Record(c, Event{Kind: EventThrottled, UserID: uid, Detail: what + "; " + throttleDetail(te)})
 	}
 }
 
