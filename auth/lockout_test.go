@@ -158,3 +158,37 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestThrottleKeysRehashedOnUpgrade: rows named before keys were hashed
+// keep an account's lock across the upgrade; stale password-step rows go.
+func TestThrottleKeysRehashedOnUpgrade(t *testing.T) {
+	app := authtest.New(t, authtest.Options{})
+	bob := app.User("bob", true, false)
+	secret := app.Client().Enrol("bob")
+	app.Clock.Advance(time.Minute)
+	far := app.Clock.Now().Add(time.Hour).UnixMilli()
+	for _, row := range []struct {
+		name     string
+		failures int
+		next     int64
+	}{{fmt.Sprintf("account/%d", bob.ID), 100, 0}, {"login-user/bob", 50, far}, {"login-ip/127.0.0.1", 1000, far}, {"budget/x/1", 3, 0}} {
+		if err := app.DB.Exec("INSERT INTO gatehouse_throttle (name, failures, next_at, expires_at) VALUES (?, ?, ?, 0)", row.name, row.failures, row.next).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Service.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var legacy int64
+	app.DB.Table("gatehouse_throttle").Where("name IN ?", []string{"login-user/bob", "login-ip/127.0.0.1", "budget/x/1", fmt.Sprintf("account/%d", bob.ID)}).Count(&legacy)
+	if legacy != 0 {
+		t.Fatalf("%d rows keep their old names", legacy)
+	}
+	c := app.Client()
+	if r := c.Password("bob", authtest.Password); r.Status != http.StatusOK || !strings.Contains(r.Body, tokenField) {
+		t.Fatalf("old password-step counts must be dropped: %d", r.Status)
+	}
+	if r := tokenPost(c, app.Code(secret, 0)); r.Status != http.StatusOK || !strings.Contains(r.Body, "locked") {
+		t.Fatalf("an account locked before the upgrade must stay locked: %d", r.Status)
+	}
+}

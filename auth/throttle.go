@@ -222,3 +222,39 @@ func (t *throttle) state(ctx context.Context, key string) (throttleRow, error) {
 	err := t.db.WithContext(ctx).Where("name = ?", key).Limit(1).Find(&row).Error
 	return row, err
 }
+
+// rehashThrottle moves rows named before keys were hashed ("account/7",
+// "device/generator/3", "login-user/alice") to their hashed names, so an
+// upgrade keeps the per-device and per-account counts (an account locked
+// at the cap stays locked). The old password-step and budget counts are
+// short-lived and dropped. Rows of those scopes never have ExpiresAt 0
+// since, so the legacy ones are found by it; safe on concurrent starts.
+func (s *Service) rehashThrottle(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	var rows []throttleRow
+	if err := db.Where("expires_at = 0").Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		scope, value, _ := strings.Cut(r.Name, "/")
+		hashed := (scope == scopeDevice || scope == scopeAccount) && len(value) == 32 && !strings.Contains(value, "/")
+		if hashed {
+			continue
+		}
+		if (scope == scopeDevice || scope == scopeAccount) && r.Failures > 0 {
+			// The higher count wins where the hashed row exists already.
+			moved := throttleRow{Name: s.throttleKey(scope, value), Failures: r.Failures, NextAt: r.NextAt}
+			if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&moved).Error; err != nil {
+				return err
+			}
+			if err := db.Model(&throttleRow{}).Where("name = ? AND failures < ?", moved.Name, moved.Failures).
+				Updates(map[string]any{"failures": moved.Failures, "next_at": moved.NextAt}).Error; err != nil {
+				return err
+			}
+		}
+		if err := db.Where("name = ?", r.Name).Delete(&throttleRow{}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
