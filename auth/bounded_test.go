@@ -53,7 +53,7 @@ func TestAnonymousTrafficBounded(t *testing.T) {
 	forEachDB(t, func(t *testing.T, o authtest.Options) {
 		n := 5000
 		if o.DB.Name != "sqlite" || testing.Short() {
-			n = 1500 // the bound must hold all the same; the servers are slower per request
+			n = 500 // the servers are slower per request; the bound holds all the same
 		}
 		app := authtest.New(t, o)
 		app.User("ana", true, false)

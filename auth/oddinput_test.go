@@ -107,11 +107,6 @@ func TestOddInputsNever500(t *testing.T) {
 			}, func(c *authtest.Client, v string) *authtest.Response {
 				return c.Post("/account/two_factor/setup/", "setup_view-current_step", "validation", "validation-token", v)
 			}},
-			{"setup email address", func(c *authtest.Client) {
-				setup(c, fresh(), []string{"setup_view-current_step", "welcome"}, []string{"setup_view-current_step", "method", "method-method", "email"})
-			}, func(c *authtest.Client, v string) *authtest.Response {
-				return c.Post("/account/two_factor/setup/", "setup_view-current_step", "email", "email-email", v)
-			}},
 			{"setup email address @", func(c *authtest.Client) {
 				setup(c, fresh(), []string{"setup_view-current_step", "welcome"}, []string{"setup_view-current_step", "method", "method-method", "email"})
 			}, func(c *authtest.Client, v string) *authtest.Response {
@@ -120,6 +115,9 @@ func TestOddInputsNever500(t *testing.T) {
 		}
 		for _, tc := range cases {
 			for _, ov := range oddValues {
+				if ov.status == http.StatusBadRequest && !strings.HasPrefix(tc.name, "login") {
+					continue // the input guard refuses these before any handler: once per form is enough
+				}
 				c := app.Client()
 				if tc.ready != nil {
 					tc.ready(c)
