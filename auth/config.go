@@ -42,6 +42,16 @@ type Config struct {
 	// most this old, else the user confirms a token first.
 	// (GATEHOUSE_REAUTH_WINDOW, default 300 s)
 	ReauthWindow time.Duration
+	// DeviceCookieAge is how long a device cookie lasts: a browser where a
+	// user completed a login keeps a password-step budget of its own for
+	// that user, so nobody locks them out by guessing their name. 0 takes
+	// the default; negative turns device cookies off.
+	// (GATEHOUSE_DEVICE_COOKIE_AGE, default 180 days; 0 there turns them off)
+	DeviceCookieAge time.Duration
+	// EventRetention is how long security events are kept before Prune
+	// deletes them. 0 takes the default; negative keeps them for good.
+	// (GATEHOUSE_EVENT_RETENTION, default 90 days; 0 there keeps them)
+	EventRetention time.Duration
 	// SessionIdle and SessionAbsolute end sessions (30 min and 12 h).
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
@@ -104,6 +114,8 @@ func Defaults() Config {
 		PasswordIPFree:         50,
 		PasswordMaxDelay:       15 * time.Minute,
 		ReauthWindow:           300 * time.Second,
+		DeviceCookieAge:        180 * 24 * time.Hour,
+		EventRetention:         90 * 24 * time.Hour,
 		SessionIdle:            30 * time.Minute,
 		SessionAbsolute:        12 * time.Hour,
 		LoginURL:               "/account/login/",
@@ -140,6 +152,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReauthWindow == 0 {
 		c.ReauthWindow = d.ReauthWindow
+	}
+	if c.DeviceCookieAge == 0 {
+		c.DeviceCookieAge = d.DeviceCookieAge
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = d.EventRetention
 	}
 	if c.SessionIdle == 0 {
 		c.SessionIdle = d.SessionIdle
@@ -203,6 +221,12 @@ func (c Config) Validate() error {
 	}
 	if c.RememberCookieAge < 0 {
 		errs = append(errs, errors.New("GATEHOUSE_REMEMBER_COOKIE_AGE: must not be negative"))
+	}
+	if c.DeviceCookieAge > 0 && c.DeviceCookieAge < time.Hour {
+		errs = append(errs, errors.New("GATEHOUSE_DEVICE_COOKIE_AGE: must be 0 (off) or at least 3600 seconds"))
+	}
+	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
+		errs = append(errs, errors.New("GATEHOUSE_EVENT_RETENTION: must be 0 (keep for good) or at least 86400 seconds"))
 	}
 	errs = append(errs, c.validateRemember()...)
 	return errors.Join(errs...)

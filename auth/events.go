@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
@@ -82,6 +83,11 @@ type Event struct {
 	Device string    `gorm:"size:64"`        // device key, e.g. "generator/3"
 	IP     string    `gorm:"size:64"`
 	Detail string    `gorm:"size:255"` // plain facts such as a failure count
+	// Count is how many times the event happened: anonymous refusals
+	// (an unknown or unnamed user's failed or throttled password step)
+	// from one address are one row per kind and hour, counted, with At and
+	// Detail of the latest.
+	Count int `gorm:"column:event_count;not null;default:1"`
 }
 
 // TableName is gatehouse_event.
@@ -134,12 +140,39 @@ func (s *Service) RecordContext(ctx context.Context, e Event) {
 	if len(e.Detail) > 255 {
 		e.Detail = e.Detail[:255]
 	}
-	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
+	e.Count = 1
+	if err := s.storeEvent(ctx, &e); err != nil {
 		slog.Error("auth: record event", "kind", e.Kind, "err", err)
 	}
 	for _, f := range s.events {
 		f(ctx, e)
 	}
+}
+
+// eventWindow is the span one row of aggregated events covers.
+const eventWindow = time.Hour
+
+// storeEvent inserts e, or counts it on the row of the same anonymous
+// refusal from the same address in this window.
+func (s *Service) storeEvent(ctx context.Context, e *Event) error {
+	db := s.db.WithContext(ctx)
+	if e.UserID == 0 && (e.Kind == EventPasswordFailed || e.Kind == EventThrottled) {
+		var id uint
+		err := db.Model(&Event{}).Select("id").Where("kind = ? AND user_id = 0 AND ip = ? AND at >= ?",
+			e.Kind, e.IP, e.At.Truncate(eventWindow)).Order("id DESC").Limit(1).Scan(&id).Error
+		if err != nil {
+			return err
+		}
+		if id != 0 {
+			res := db.Model(&Event{}).Where("id = ?", id).
+				Updates(map[string]any{"event_count": gorm.Expr("event_count + 1"), "at": e.At, "detail": e.Detail})
+			if res.Error != nil || res.RowsAffected == 1 {
+				return res.Error
+			}
+			// Pruned meanwhile: insert a new row.
+		}
+	}
+	return db.Create(e).Error
 }
 
 // recordVerifyFailure records a refused second-factor attempt: a wrong
@@ -154,11 +187,12 @@ func (s *Service) recordVerifyFailure(c *gin.Context, u *User, d Device, err err
 	}
 }
 
-// recordPasswordThrottled records a password attempt refused by throttling.
-func (s *Service) recordPasswordThrottled(c *gin.Context, username string, err error) {
+// recordPasswordThrottled records a password attempt of user uid (0: not
+// known or not looked at) refused by the throttle named by what.
+func (s *Service) recordPasswordThrottled(c *gin.Context, uid uint, what string, err error) {
 	var te *ThrottledError
 	if errors.As(err, &te) {
-		s.Record(c, Event{Kind: EventThrottled, UserID: s.userIDByName(c, username), Detail: "password step; " + throttleDetail(te)})
+		s.Record(c, Event{Kind: EventThrottled, UserID: uid, Detail: what + "; " + throttleDetail(te)})
 	}
 }
 

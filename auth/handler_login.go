@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -328,30 +327,58 @@ func (s *Service) loginPassword(c *gin.Context, sess ginsessions.Session, st *lo
 	s.renderLogin(c, http.StatusOK, st, d)
 }
 
-// passwordClaims are the password step's throttle keys: per username and
-// per client IP, apart from the second factor's keys, so failing here never
-// locks the second factor.
-func (s *Service) passwordClaims(c *gin.Context, username string) []claim {
-	p := Policy{Factor: time.Second, Free: s.cfg.PasswordUserFree, MaxDelay: s.cfg.PasswordMaxDelay}
-	ip := p
-	ip.Free, ip.Forgive = s.cfg.PasswordIPFree, true
-	return []claim{{"login-user/" + strings.ToLower(username), p}, {"login-ip/" + c.ClientIP(), ip}}
+// passwordKeep is how long a quiet password-step row is remembered.
+const passwordKeep = 24 * time.Hour
+
+// passwordPolicy is the password step's back-off: PasswordUserFree free
+// failures, then 1 s doubling up to PasswordMaxDelay.
+func (s *Service) passwordPolicy() Policy {
+	return Policy{Factor: time.Second, Free: s.cfg.PasswordUserFree, MaxDelay: s.cfg.PasswordMaxDelay, Keep: passwordKeep}
+}
+
+// addressClaim is the password step's per-client-address budget. It is
+// claimed first: a request it refuses touches no per-username state, so
+// guessing from one address cannot lock anybody's name.
+func (s *Service) addressClaim(c *gin.Context) claim {
+	p := s.passwordPolicy()
+	p.Free, p.Forgive = s.cfg.PasswordIPFree, true
+	return claim{s.throttleKey(scopeLoginIP, c.ClientIP()), p}
+}
+
+// nameClaim is the per-username budget, or, when this browser carries a
+// valid device cookie for the name, that cookie's own budget instead: a
+// name under attack from many addresses stays open to the browsers its
+// user signed in with. Both are apart from the second factor's keys, so
+// failing here never locks the second factor.
+func (s *Service) nameClaim(c *gin.Context, username string) claim {
+	if nonce := s.deviceNonce(c, username); nonce != "" {
+		return claim{s.throttleKey(scopeLoginDevice, nonce), s.passwordPolicy()}
+	}
+	return claim{s.loginUserKey(username), s.passwordPolicy()}
 }
 
 // checkPassword runs the throttled password check. Unknown users cost one
 // hash too, so timing does not reveal which usernames exist.
 func (s *Service) checkPassword(c *gin.Context, username, password string) (*User, error) {
-	claims := s.passwordClaims(c, username)
-	if err := s.thr.begin(c.Request.Context(), claims...); err != nil {
-		s.recordPasswordThrottled(c, username, err)
+	ctx := c.Request.Context()
+	addr := s.addressClaim(c)
+	if err := s.thr.begin(ctx, addr); err != nil {
+		// Refused by the address: recorded without looking at the name.
+		s.recordPasswordThrottled(c, 0, "password step, per address", err)
 		return nil, err
 	}
+	name := s.nameClaim(c, username)
+	if err := s.thr.begin(ctx, name); err != nil {
+		s.recordPasswordThrottled(c, s.userIDByName(c, username), "password step", err)
+		return nil, err
+	}
+	claims := []claim{addr, name}
 	if len(password) > 1024 {
 		s.Record(c, Event{Kind: EventPasswordFailed, UserID: s.userIDByName(c, username), Detail: "password too long"})
 		return nil, ErrPasswordMismatch
 	}
 	var u User
-	err := s.db.WithContext(c.Request.Context()).Where("username = ?", username).Limit(1).Find(&u).Error
+	err := s.db.WithContext(ctx).Where("username = ?", username).Limit(1).Find(&u).Error
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +396,7 @@ func (s *Service) checkPassword(c *gin.Context, username, password string) (*Use
 		s.Record(c, Event{Kind: EventPasswordFailed, UserID: u.ID, Detail: "inactive user"})
 		return nil, ErrPasswordMismatch
 	}
-	return &u, s.thr.succeed(c.Request.Context(), claims...)
+	return &u, s.thr.succeed(ctx, claims...)
 }
 
 func (s *Service) loginToken(c *gin.Context, sess ginsessions.Session, st *loginState, d *loginData, field string, dev Device) {
@@ -446,9 +473,11 @@ func throttleMessage(l *locale.Lang, te *ThrottledError) string {
 // verifyClaims are the throttle keys of a second-factor attempt of u with
 // d: the device's back-off and the account-wide cap.
 func (s *Service) verifyClaims(u *User, d Device) []claim {
+	// Kept for good (Keep 0): one row per real device and account, and
+	// forgetting would reset NIST's consecutive-failure cap.
 	return []claim{
-		{"device/" + d.Key(), Policy{Factor: d.ThrottleFactor()}},
-		{fmt.Sprintf("account/%d", u.ID), Policy{Cap: s.cfg.AccountFailureCap}},
+		{s.throttleKey(scopeDevice, d.Key()), Policy{Factor: d.ThrottleFactor()}},
+		{s.accountKey(u.ID), Policy{Cap: s.cfg.AccountFailureCap}},
 	}
 }
 
@@ -474,6 +503,7 @@ func (s *Service) completeLoginAs(c *gin.Context, sess ginsessions.Session, u *U
 	if err := s.db.WithContext(c.Request.Context()).Model(&User{}).Where("id = ?", u.ID).Update("last_login", now).Error; err != nil {
 		errLog(c, err)
 	}
+	s.issueDevice(c, u)
 	s.Record(c, Event{Kind: kind, UserID: u.ID, Device: d.Key()})
 	if d.MethodCode() == "backup" {
 		s.Record(c, Event{Kind: EventBackupUsed, UserID: u.ID, Device: d.Key()})

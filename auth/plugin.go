@@ -65,10 +65,12 @@ func (s *Service) CompleteLogin(c *gin.Context, u *User, d Device) bool {
 }
 
 // Budget counts one use of key within a window (sends per hour, per day)
-// and refuses once max is reached. The count is shared across instances.
+// and refuses once max is reached. The count is shared across instances;
+// key may be of any length, and the window's row is pruned after it.
 func (s *Service) Budget(ctx context.Context, key string, max int, window time.Duration) error {
 	slot := s.clock.Now().UnixNano() / int64(window)
-	return s.thr.claim(ctx, claim{key: fmt.Sprintf("budget/%s/%d", key, slot), policy: Policy{Cap: max}})
+	name := s.throttleKey(scopeBudget, fmt.Sprintf("%s\x00%d", key, slot))
+	return s.thr.claim(ctx, claim{key: name, policy: Policy{Cap: max, Keep: window}})
 }
 
 const flashKey = "_flash"

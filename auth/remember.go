@@ -67,41 +67,67 @@ func (cl rememberClaim) payload() string {
 		strconv.FormatInt(cl.Epoch, 10), cl.Device, strconv.FormatInt(cl.Expires, 10)}, "|")
 }
 
-func (s *Service) rememberMAC(payload []byte) []byte {
+// Signed cookies (remember and device cookies) share one form:
+// base64url(payload) "." base64url(HMAC-SHA256), under keyring.cookieMAC
+// with a purpose label in the MAC, so one kind of cookie never passes for
+// another.
+const (
+	purposeRemember = "gatehouse remember v1"
+	purposeDevice   = "gatehouse device v1"
+)
+
+func (s *Service) cookieMAC(purpose string, payload []byte) []byte {
 	m := hmac.New(sha256.New, s.keys.cookieMAC)
-	m.Write([]byte("gatehouse remember v1\x00"))
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
 	m.Write(payload)
 	return m.Sum(nil)
 }
 
-// signRemember makes a cookie value for cl.
-func (s *Service) signRemember(cl rememberClaim) string {
-	p := []byte(cl.payload())
-	return base64.RawURLEncoding.EncodeToString(p) + "." + base64.RawURLEncoding.EncodeToString(s.rememberMAC(p))
+// signCookie makes a signed cookie value of payload for purpose.
+func (s *Service) signCookie(purpose, payload string) string {
+	p := []byte(payload)
+	return base64.RawURLEncoding.EncodeToString(p) + "." + base64.RawURLEncoding.EncodeToString(s.cookieMAC(purpose, p))
 }
 
-// openRemember checks a cookie value's form and signature (constant-time)
-// and returns its claim. It never panics, whatever the input.
-func (s *Service) openRemember(v string) (rememberClaim, string) {
-	var cl rememberClaim
+// openCookie checks a signed cookie value's form and signature
+// (constant-time) and returns its payload, or why it is refused
+// (rememberMalformed, rememberBadMAC). It never panics, whatever the input.
+func (s *Service) openCookie(purpose, v string) (string, string) {
 	if len(v) == 0 || len(v) > rememberMaxLen {
-		return cl, rememberMalformed
+		return "", rememberMalformed
 	}
 	p64, m64, ok := strings.Cut(v, ".")
 	if !ok || strings.Contains(m64, ".") {
-		return cl, rememberMalformed
+		return "", rememberMalformed
 	}
 	enc := base64.RawURLEncoding.Strict()
 	payload, err1 := enc.DecodeString(p64)
 	sum, err2 := enc.DecodeString(m64)
 	if err1 != nil || err2 != nil || len(sum) != rememberMACLen || len(payload) == 0 {
-		return cl, rememberMalformed
+		return "", rememberMalformed
 	}
-	if !hmac.Equal(sum, s.rememberMAC(payload)) {
-		return cl, rememberBadMAC
+	if !hmac.Equal(sum, s.cookieMAC(purpose, payload)) {
+		return "", rememberBadMAC
+	}
+	return string(payload), ""
+}
+
+// signRemember makes a cookie value for cl.
+func (s *Service) signRemember(cl rememberClaim) string {
+	return s.signCookie(purposeRemember, cl.payload())
+}
+
+// openRemember checks a cookie value's form and signature and returns its
+// claim.
+func (s *Service) openRemember(v string) (rememberClaim, string) {
+	var cl rememberClaim
+	payload, reason := s.openCookie(purposeRemember, v)
+	if reason != "" {
+		return cl, reason
 	}
 	// Signed by us: the fields are ours, but parse them strictly anyway.
-	f := strings.Split(string(payload), "|")
+	f := strings.Split(payload, "|")
 	if len(f) != 5 || f[0] != rememberVersion {
 		return cl, rememberMalformed
 	}

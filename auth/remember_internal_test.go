@@ -9,7 +9,7 @@ import (
 // signedPayload is a value whose signature is right but whose payload is
 // whatever the test says: only a bug or a leaked key could produce one.
 func signedPayload(s *Service, p string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(p)) + "." + base64.RawURLEncoding.EncodeToString(s.rememberMAC([]byte(p)))
+	return base64.RawURLEncoding.EncodeToString([]byte(p)) + "." + base64.RawURLEncoding.EncodeToString(s.cookieMAC(purposeRemember, []byte(p)))
 }
 
 // keyOnly is a Service with only its keys: enough to sign and open.

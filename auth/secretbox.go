@@ -14,10 +14,11 @@ import (
 // keyring derives purpose-bound keys from the site secret with HKDF, so one
 // secret never serves two purposes.
 type keyring struct {
-	aead      cipher.AEAD // device keys at rest (AES-256-GCM)
-	backupMAC []byte      // backup-code hashes
-	cookieMAC []byte      // remember cookies
-	linkMAC   []byte      // one-time links
+	aead        cipher.AEAD // device keys at rest (AES-256-GCM)
+	backupMAC   []byte      // backup-code hashes
+	cookieMAC   []byte      // remember and device cookies
+	linkMAC     []byte      // one-time links
+	throttleMAC []byte      // throttle key names
 }
 
 func newKeyring(secret []byte) (*keyring, error) {
@@ -36,7 +37,8 @@ func newKeyring(secret []byte) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{aead: aead, backupMAC: derive("backup codes"), cookieMAC: derive("remember cookie"), linkMAC: derive("one-time links")}, nil
+	return &keyring{aead: aead, backupMAC: derive("backup codes"), cookieMAC: derive("remember cookie"), linkMAC: derive("one-time links"),
+		throttleMAC: derive("throttle keys")}, nil
 }
 
 // seal encrypts plain, bound to context (e.g. "totp/42") so a ciphertext

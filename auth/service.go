@@ -122,6 +122,9 @@ func (s *Service) Migrate(ctx context.Context) error {
 	if err := s.db.WithContext(ctx).AutoMigrate(models...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := s.rehashThrottle(ctx); err != nil {
+		return fmt.Errorf("migrate: throttle keys: %w", err)
+	}
 	return s.seedMethods(ctx)
 }
 

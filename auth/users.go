@@ -91,7 +91,7 @@ func (s *Service) SetPassword(ctx context.Context, u *User, password string) err
 }
 
 func (s *Service) resetThrottles(ctx context.Context, u *User) error {
-	return errors.Join(s.thr.reset(ctx, fmt.Sprintf("account/%d", u.ID)), s.thr.reset(ctx, "login-user/"+strings.ToLower(u.Username)))
+	return errors.Join(s.thr.reset(ctx, s.accountKey(u.ID)), s.thr.reset(ctx, s.loginUserKey(u.Username)))
 }
 
 // TwoFactorEnabled reports whether the user has a confirmed primary device.

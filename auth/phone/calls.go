@@ -140,3 +140,18 @@ func (p *Phones) TakeCall(ctx context.Context, id string) (*PendingCall, error) 
 	pc.Token = string(token)
 	return pc, nil
 }
+
+// Prune deletes expired pending calls and past cooldowns (auth.Pruner);
+// the first method carries the tables, so only it prunes.
+func (m *Method) Prune(ctx context.Context) (int64, error) {
+	if m != m.p.methods[0] {
+		return 0, nil
+	}
+	now := m.p.s.Now().UnixMilli()
+	calls := m.db(ctx).Where("expires_at < ?", now).Delete(&callRow{})
+	if calls.Error != nil {
+		return 0, calls.Error
+	}
+	cool := m.db(ctx).Where("until_ms <= ?", now).Delete(&cooldownRow{})
+	return calls.RowsAffected + cool.RowsAffected, cool.Error
+}

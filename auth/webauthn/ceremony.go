@@ -466,3 +466,10 @@ func (m *Method) verifyAssertion(ctx context.Context, purpose, binding string, u
 	row.SignCount, row.LastUsedAt = int64(got.Authenticator.SignCount), &now
 	return row, nil
 }
+
+// Prune deletes expired ceremony challenges (auth.Pruner): an abandoned
+// ceremony leaves its row until then.
+func (m *Method) Prune(ctx context.Context) (int64, error) {
+	res := m.db(ctx).Where("expires_at < ?", m.s.Now()).Delete(&challenge{})
+	return res.RowsAffected, res.Error
+}

@@ -109,6 +109,16 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 	dur("GATEHOUSE_TOTP_THROTTLE_FACTOR", &cfg.TOTPThrottleFactor)
 	dur("GATEHOUSE_STATIC_THROTTLE_FACTOR", &cfg.StaticThrottleFactor)
 	dur("GATEHOUSE_REMEMBER_COOKIE_AGE", &cfg.RememberCookieAge)
+	// 0 turns device cookies off and keeps events for good (auth: negative).
+	offAtZero := func(name string, dst *time.Duration) {
+		if e.getenv(name) != "" {
+			if dur(name, dst); *dst == 0 {
+				*dst = -1
+			}
+		}
+	}
+	offAtZero("GATEHOUSE_DEVICE_COOKIE_AGE", &cfg.DeviceCookieAge)
+	offAtZero("GATEHOUSE_EVENT_RETENTION", &cfg.EventRetention)
 	dur("GATEHOUSE_SESSION_IDLE", &cfg.SessionIdle)
 	dur("GATEHOUSE_REAUTH_WINDOW", &cfg.ReauthWindow)
 	dur("GATEHOUSE_SESSION_ABSOLUTE", &cfg.SessionAbsolute)

@@ -9,6 +9,7 @@
 //	site two-factor-disable U...  remove all devices of each user
 //	site seed-demo --books N      fill the library demo app
 //	site bench-admin              measure the library changelist (loopback only)
+//	site prune                    delete expired throttle rows, sessions, old events
 //
 // Every command reads GATEHOUSE_DB (a SQLite path, postgres:// or mysql://
 // DSN; default data/gatehouse.db) and has --help.

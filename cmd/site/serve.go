@@ -65,6 +65,9 @@ func cmdServe(e *env, args []string) error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	pruned := make(chan struct{})
+	go func() { s.pruneLoop(ctx); close(pruned) }()
+	defer func() { stop(); <-pruned }()
 	select {
 	case err := <-errc:
 		return err
