@@ -44,7 +44,7 @@ type Product struct {
 	Slug      string `gorm:"size:60"`
 	Revision  int
 	DeletedAt gorm.DeletedAt `gorm:"index"`
-	Moves     []StockMove    `gorm:"constraint:OnDelete:CASCADE"`
+	Moves     []StockMove    `gorm:"foreignKey:ItemID;constraint:OnDelete:CASCADE"`
 }
 
 func (i *Product) String() string { return i.Name }
@@ -91,8 +91,8 @@ func newInventory(t *testing.T, o inventoryOptions) *authtest.App {
 			o.setup(db)
 		}
 		site := admin.NewSite(s, admin.Options{})
-		admin.Register(site, admin.ModelAdmin[Vendor]{App: "inventory", Model: "supplier", ListDisplay: []string{"name"}})
-		admin.Register(site, admin.ModelAdmin[Product]{App: "inventory", Model: "item", ListDisplay: []string{"sku", "name", "qty"},
+		admin.Register(site, admin.ModelAdmin[Vendor]{App: "inventory", Model: "supplier", Verbose: "Supplier", VerbosePlural: "Suppliers", ListDisplay: []string{"name"}})
+		admin.Register(site, admin.ModelAdmin[Product]{App: "inventory", Model: "item", Verbose: "Item", VerbosePlural: "Items", ListDisplay: []string{"sku", "name", "qty"},
 			Fields:  []string{"sku", "barcode", "name", "supplier_id", "qty", "status"},
 			Inlines: []admin.Inline{o.inline},
 			Actions: []admin.Action[Product]{{Name: "restock", Label: "Restock", Run: func(c *gin.Context, db *gorm.DB, rows []Product) (string, error) {
@@ -184,7 +184,7 @@ func testUniqueIsAFieldError(t *testing.T, d testenv.DB) {
 	}{
 		{"uniqueIndex", "/admin/inventory/item/add/", itemForm("A-1", "Nut", "1"), "sku", ""},
 		{"unique tag", "/admin/inventory/item/add/", itemForm("B-1", "Nut", "1", "barcode", "4006381333931"), "barcode", ""},
-		{"composite unique index", "/admin/inventory/item/add/", itemForm("B-2", "Bolt", "1"), "", "Name, Vendor"},
+		{"composite unique index", "/admin/inventory/item/add/", itemForm("B-2", "Bolt", "1"), "", "Name, Supplier"},
 		{"soft-deleted row still holds its value", "/admin/inventory/item/add/", itemForm("GONE-1", "Nut", "1"), "sku", ""},
 	}
 	for _, tc := range cases {
@@ -233,7 +233,7 @@ func testUniqueRace(t *testing.T, d testenv.DB) {
 	}{
 		{"uniqueIndex, plain config", false, "sku", Product{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
 		{"uniqueIndex, TranslateError", true, "sku", Product{Sku: "R-1", Name: "Other", SupplierID: 2}, itemForm("R-1", "Nut", "1"), "sku", ""},
-		{"composite, plain config", false, "supplier_id", Product{Sku: "R-2", Name: "Nut", SupplierID: 1}, itemForm("R-3", "Nut", "1"), "", "Name, Vendor"},
+		{"composite, plain config", false, "supplier_id", Product{Sku: "R-2", Name: "Nut", SupplierID: 1}, itemForm("R-3", "Nut", "1"), "", "Name, Supplier"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,8 +469,9 @@ func testInlinePermissions(t *testing.T, d testenv.DB) {
 	c := app.Client()
 	c.Enrol("clerk")
 	var perms []auth.Permission
-	app.DB.Where("app = ? AND codename IN ?", "inventory", []string{"change_item", "view_stockmove"}).Find(&perms)
-	if len(perms) != 2 {
+	// view_supplier: a posted supplier must be one the clerk may see.
+	app.DB.Where("app = ? AND codename IN ?", "inventory", []string{"change_item", "view_stockmove", "view_supplier"}).Find(&perms)
+	if len(perms) != 3 {
 		t.Fatalf("permissions missing: %v", perms)
 	}
 	app.DB.Model(u).Association("Permissions").Append(perms)

@@ -52,6 +52,12 @@ var Voices = map[string]Voice{
 	"tr":    {"tr-TR", "Polly.Filiz"},
 	"vi":    {"vi-VN", "Google.vi-VN-Standard-A"},
 	"zh":    {"cmn-CN", "Polly.Zhiyu"},
+	// Traditional Chinese is read in Taiwan's Mandarin.
+	"zh-Hant": {"cmn-TW", "Google.cmn-TW-Standard-A"},
+	"ko":      {"ko-KR", "Polly.Seoyeon"},
+	"uk":      {"uk-UA", "Google.uk-UA-Standard-A"},
+	"el":      {"el-GR", "Google.el-GR-Standard-A"},
+	"id":      {"id-ID", "Google.id-ID-Standard-A"},
 }
 
 // NoVoice lists the site's languages Twilio has no text-to-speech voice
