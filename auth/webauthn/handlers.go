@@ -44,9 +44,14 @@ func (m *Method) Routes(r gin.IRouter) {
 
 // jsonError answers a ceremony endpoint with a translated message.
 func jsonError(c *gin.Context, status int, msgID, reason string) {
+	refuse(c, status, locale.From(c).T(msgID), reason)
+}
+
+// refuse answers a ceremony endpoint with an already translated message.
+func refuse(c *gin.Context, status int, text, reason string) {
 	slog.Info("webauthn: request refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
 	c.Header("Cache-Control", "no-store")
-	c.AbortWithStatusJSON(status, gin.H{"error": locale.From(c).T(msgID)})
+	c.AbortWithStatusJSON(status, gin.H{"error": text})
 }
 
 // internal answers 500 for store errors: fail closed, the reason logged.
@@ -94,12 +99,12 @@ func (m *Method) beginOptions(c *gin.Context) (inst *gowebauthn.WebAuthn, origin
 	if !readJSON(c, &empty{}) {
 		return nil, "", "", false
 	}
-	rpID, origin, err := m.relyingParty(c)
-	if err != nil {
-		jsonError(c, http.StatusBadRequest, "webauthn_bad_host", err.Error())
+	rpID, origin, herr := m.relyingParty(c)
+	if herr != nil {
+		refuse(c, http.StatusBadRequest, herr.message(locale.From(c)), herr.Error())
 		return nil, "", "", false
 	}
-	inst, err = m.instance(rpID, origin)
+	inst, err := m.instance(rpID, origin)
 	if err != nil {
 		jsonError(c, http.StatusBadRequest, "webauthn_bad_host", err.Error())
 		return nil, "", "", false

@@ -134,18 +134,26 @@ func TestBeginOptions(t *testing.T) {
 
 // TestRelyingPartyHost: the RP ID is the request's host (without port) or
 // the configured one, whose subdomains may use it; an IP address or an
-// unrelated host is refused with a 4xx.
+// unrelated host is refused with a 4xx whose message says what is wrong:
+// the IP address, or the configured RP ID and the host, both named.
 func TestRelyingPartyHost(t *testing.T) {
+	const ipAdvice = "not by an IP address"
 	cases := []struct {
 		name, rpID, host string
 		want             int
+		says             []string // in the error message
+		notSays          string
 	}{
-		{"host is the RP ID", "", "localhost:%s", http.StatusOK},
-		{"IP address", "", "127.0.0.1:%s", http.StatusBadRequest},
-		{"configured RP ID, same host", "localhost", "localhost:%s", http.StatusOK},
-		{"configured RP ID, subdomain", "localhost", "admin.localhost:%s", http.StatusOK},
-		{"configured RP ID, other host", "example.com", "localhost:%s", http.StatusBadRequest},
-		{"configured RP ID, suffix but not subdomain", "example.com", "badexample.com:%s", http.StatusBadRequest},
+		{"host is the RP ID", "", "localhost:%s", http.StatusOK, nil, ""},
+		{"IP address", "", "127.0.0.1:%s", http.StatusBadRequest, []string{ipAdvice}, ""},
+		{"configured RP ID, same host", "localhost", "localhost:%s", http.StatusOK, nil, ""},
+		{"configured RP ID, subdomain", "localhost", "admin.localhost:%s", http.StatusOK, nil, ""},
+		{"configured RP ID, other host", "example.com", "localhost:%s", http.StatusBadRequest,
+			[]string{"set up for example.com", "opened at localhost", "Open the site at example.com"}, ipAdvice},
+		{"configured RP ID, suffix but not subdomain", "example.com", "badexample.com:%s", http.StatusBadRequest,
+			[]string{"set up for example.com", "opened at badexample.com"}, ipAdvice},
+		{"configured RP ID, IP address", "localhost", "127.0.0.1:%s", http.StatusBadRequest,
+			[]string{"set up for localhost", "opened at 127.0.0.1"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +174,19 @@ func TestRelyingPartyHost(t *testing.T) {
 				if o := parseOptions(t, r); o.PublicKey.RP.ID != want {
 					t.Errorf("rp.id %q, want %q", o.PublicKey.RP.ID, want)
 				}
+				return
+			}
+			var body struct{ Error string }
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				t.Fatalf("error answer is not JSON: %v %s", err, r.Body)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(body.Error, w) {
+					t.Errorf("message %q does not say %q", body.Error, w)
+				}
+			}
+			if tc.notSays != "" && strings.Contains(body.Error, tc.notSays) {
+				t.Errorf("message %q blames an IP address, but the site was opened by name", body.Error)
 			}
 		})
 	}
