@@ -123,8 +123,8 @@ func TestAdminGuard(t *testing.T) {
 	pending.Enrol("staff")
 	pending.Post("/account/logout/")
 	pending.Password("staff", authtest.Password)
-	if r := pending.Get("/admin/"); r.Status == http.StatusOK {
-		t.Fatal("a password-only session reached the admin")
+	if r := pending.Get("/admin/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/admin/") {
+		t.Fatalf("a password-only session reached the admin: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 
 	nonStaff := app.Client()

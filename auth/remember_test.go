@@ -304,7 +304,7 @@ func TestRememberRefused(t *testing.T) {
 				}
 			}
 			if code != "" {
-				if r := tokenPost(c, code); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, "after 1 failed attempt") {
+				if r := tokenPost(c, code); r.Status != http.StatusOK || !strings.Contains(r.Body, "after 1 failed attempt") {
 					t.Fatalf("a bad cookie must count as one failed attempt: %d", r.Status)
 				}
 			} else if r := tokenPost(c, "000000"); !strings.Contains(r.Body, "after 1 failed attempt") {

@@ -159,6 +159,11 @@ func (r *Response) Location() string {
 	return r.Header.Get("Location")
 }
 
+// ToLogin is where a guarded page sends a visitor whose session is not
+// verified: the login page, with the page as next. Negative tests compare
+// the exact Location with it, so an error page can never pass for a refusal.
+func ToLogin(next string) string { return "/account/login/?next=" + url.QueryEscape(next) }
+
 // Do sends a request; headers are name, value pairs.
 func (c *Client) Do(method, path string, body io.Reader, headers ...string) *Response {
 	c.app.T.Helper()

@@ -289,7 +289,7 @@ func TestSecondKeyDuplicateAndRemove(t *testing.T) {
 	// The removed key no longer logs in.
 	c3 := s.client()
 	s.app.Clock.Advance(time.Minute)
-	if r := s.login(c3, "ana", k2); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+	if r := s.login(c3, "ana", k2); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 		t.Errorf("a removed key must not log in: %d %s", r.Status, r.Body)
 	}
 	// The keys page needs a verified session.
@@ -315,7 +315,7 @@ func TestCounterRegression(t *testing.T) {
 		c := s.client()
 		s.app.Clock.Advance(time.Hour)
 		r := s.login(c, "ana", k)
-		if r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgCounter) {
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, msgCounter) {
 			t.Fatalf("counter %d after 10: want refusal with %q, got %d %s", presented, msgCounter, r.Status, r.Body)
 		}
 		if verified(c) {
@@ -382,7 +382,7 @@ func TestOriginAndRPID(t *testing.T) {
 			good.rp = bad.rp
 			c2 := s.client()
 			s.app.Clock.Advance(time.Minute)
-			if r := s.login(c2, "ana", good); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+			if r := s.login(c2, "ana", good); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 				t.Fatalf("login answer for the wrong origin/RP ID: want refusal, got %d %s", r.Status, r.Body)
 			}
 		})
@@ -451,7 +451,7 @@ func TestChallengeSingleUse(t *testing.T) {
 		c2 := s.client()
 		s.passwordToToken(c2, "ana")
 		postJSON(c2, beginLogin, "{}") // a fresh challenge, not the one signed
-		if r := postToken(c2, a); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+		if r := postToken(c2, a); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 			t.Fatalf("replayed assertion: want refusal, got %d %s", r.Status, r.Body)
 		}
 	})
@@ -463,8 +463,8 @@ func TestChallengeSingleUse(t *testing.T) {
 		s.passwordToToken(attacker, "ana")
 		a := k.assert(t, postJSON(victim, beginLogin, "{}").Body)
 		postJSON(attacker, beginLogin, "{}")
-		if r := postToken(attacker, a); r.Status == http.StatusSeeOther {
-			t.Fatal("an assertion for another session's challenge logged in")
+		if r := postToken(attacker, a); r.Status != http.StatusOK {
+			t.Fatalf("an assertion for another session's challenge logged in: want 200 with the token form, got %d", r.Status)
 		}
 		s.app.Clock.Advance(2 * time.Second) // the attacker's failure throttles the key for 1 s
 		if r := postToken(victim, a); r.Status != http.StatusSeeOther {
@@ -486,12 +486,12 @@ func TestChallengeSingleUse(t *testing.T) {
 		sig[len(sig)-1] ^= 1
 		resp["signature"] = base64.RawURLEncoding.EncodeToString(sig)
 		bad, _ := json.Marshal(m)
-		if r := postToken(c, string(bad)); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+		if r := postToken(c, string(bad)); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 			t.Fatalf("bad signature: want refusal, got %d %s", r.Status, r.Body)
 		}
 		s.app.Clock.Advance(2 * time.Second)
-		if r := postToken(c, a); r.Status == http.StatusSeeOther {
-			t.Fatal("the challenge was used by the failed attempt, yet the good answer logged in")
+		if r := postToken(c, a); r.Status != http.StatusOK {
+			t.Fatalf("the challenge was used by the failed attempt, yet the good answer logged in: want 200 with the token form, got %d", r.Status)
 		}
 	})
 
@@ -658,7 +658,7 @@ func TestThrottling(t *testing.T) {
 		t.Fatalf("first failure: %d %s", r.Status, r.Body)
 	}
 	good := k.assert(t, postJSON(c, beginLogin, "{}").Body)
-	if r := postToken(c, good); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgThrottled) {
+	if r := postToken(c, good); r.Status != http.StatusOK || !strings.Contains(r.Body, msgThrottled) {
 		t.Fatalf("within the 10 s back-off a good answer must be refused as throttled: %d %s", r.Status, r.Body)
 	}
 	if ev := s.events(auth.EventThrottled); len(ev) == 0 {
