@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -85,6 +86,10 @@ type Config struct {
 	Templates fs.FS
 	// Dev reloads templates and locale files on each request.
 	Dev bool
+	// Logger receives every log line of the site's requests (access log,
+	// refusals, errors); nil means slog.Default() at the time of logging.
+	// Tests inject one to assert what is, and is not, logged.
+	Logger *slog.Logger
 	// Clock is the time source; tests inject a fake one.
 	Clock clock.Clock
 	// SessionBackend keeps sessions; nil means the database.

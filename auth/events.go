@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -123,7 +123,7 @@ func (s *Service) RecordContext(ctx context.Context, e Event) {
 		e.Detail = e.Detail[:255]
 	}
 	if err := s.db.WithContext(ctx).Create(&e).Error; err != nil {
-		slog.Error("auth: record event", "kind", e.Kind, "err", err)
+		httpx.Logger(ctx).Error("auth: record event", "kind", e.Kind, "err", err)
 	}
 	for _, f := range s.events {
 		f(ctx, e)

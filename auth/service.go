@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,6 +96,15 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Logger is the logger of the site: Config.Logger, or slog.Default().
+// Code that handles a request logs through httpx.Logger(ctx), which is it.
+func (s *Service) Logger() *slog.Logger {
+	if s.cfg.Logger != nil {
+		return s.cfg.Logger
+	}
+	return slog.Default()
+}
+
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
@@ -135,7 +145,7 @@ func (s *Service) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	_ = e.SetTrustedProxies(s.proxies.Strings()) // parsed and checked in New
-	e.Use(httpx.Recover(), httpx.AccessLog(), httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge))
+	e.Use(httpx.Recover(), httpx.AccessLog(s.cfg.Logger), httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge))
 	e.GET("/static/*path", staticFiles())
 	e.Use(httpx.InputGuard(), s.catalog.Middleware(s.cfg.Dev), ginsessions.Sessions(SessionCookie, s.sessions), s.loadUser())
 	s.routes(e)

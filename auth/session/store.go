@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"encoding/gob"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Backend stores session records by key; records expire at expires.
@@ -104,7 +104,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	data, ok, err := s.backend.Load(r.Context(), key)
 	if err != nil {
 		// Fail closed: an unreadable store means no session.
-		slog.Error("session: load", "err", err)
+		httpx.Logger(r.Context()).Error("session: load", "err", err)
 		return sess, nil
 	}
 	if !ok {
@@ -112,7 +112,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	vals := map[any]any{}
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&vals); err != nil {
-		slog.Warn("session: undecodable record dropped", "err", err)
+		httpx.Logger(r.Context()).Warn("session: undecodable record dropped", "err", err)
 		_ = s.backend.Delete(r.Context(), key)
 		return sess, nil
 	}

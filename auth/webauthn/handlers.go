@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -49,7 +48,7 @@ func jsonError(c *gin.Context, status int, msgID, reason string) {
 
 // refuse answers a ceremony endpoint with an already translated message.
 func refuse(c *gin.Context, status int, text, reason string) {
-	slog.Info("webauthn: request refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
+	httpx.Logger(c.Request.Context()).Info("webauthn: request refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(status, gin.H{"error": text})
 }
@@ -57,7 +56,7 @@ func refuse(c *gin.Context, status int, text, reason string) {
 // internal answers 500 for store errors: fail closed, the reason logged.
 func internal(c *gin.Context, err error) {
 	_ = c.Error(err)
-	slog.Error("webauthn: internal error", "path", c.Request.URL.Path, "err", err)
+	httpx.Logger(c.Request.Context()).Error("webauthn: internal error", "path", c.Request.URL.Path, "err", err)
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": locale.From(c).T("error_internal")})
 }
@@ -393,13 +392,13 @@ func (m *Method) addKey(c *gin.Context) {
 		var ue *auth.UserError
 		switch {
 		case errors.Is(err, errRefused):
-			slog.WarnContext(ctx, "webauthn: registration refused", "user", u.ID, "reason", err.Error())
+			httpx.Logger(ctx).WarnContext(ctx, "webauthn: registration refused", "user", u.ID, "reason", err.Error())
 			d.Error = locale.From(c).T("webauthn_invalid")
 		case errors.As(err, &ue):
 			d.Error = ue.Message(c)
 		default:
 			_ = c.Error(err)
-			slog.Error("webauthn: add key", "err", err)
+			httpx.Logger(ctx).Error("webauthn: add key", "err", err)
 			m.s.Fail(c, http.StatusInternalServerError, "error_internal")
 			return
 		}
