@@ -1,13 +1,8 @@
 package auth_test
 
 import (
-	"bytes"
-	"log/slog"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,70 +10,19 @@ import (
 	"github.com/gatehouse/gatehouse/auth/authtest"
 )
 
-// logSink collects log lines; the access log line of a request may be
-// written after its response reached the client, so reads take the lock.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// secretsSeen gathers every secret value a test handled, to look for in
-// the log afterwards.
-type secretsSeen struct {
-	text    []string // looked for as substrings
-	numeric []string // codes: looked for as whole numbers
-}
-
-func (s *secretsSeen) cookies(app *authtest.App, c *authtest.Client) {
-	u, _ := url.Parse(app.Server.URL)
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name != "lang" {
-			s.text = append(s.text, ck.Value)
-		}
-	}
-}
-
-// leaks lists the secrets that appear in log.
-func (s *secretsSeen) leaks(log string) []string {
-	var out []string
-	for _, v := range s.text {
-		if v != "" && strings.Contains(log, v) {
-			out = append(out, v)
-		}
-	}
-	for _, v := range s.numeric {
-		if regexp.MustCompile(`(^|[^0-9])` + v + `($|[^0-9])`).MatchString(log) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // TestLogHoldsNoSecrets captures the site's real logger (Config.Logger:
 // access log, refusals, errors) through whole logins — enrolment with an
 // authenticator app, wrong password, wrong token, remember-this-browser,
 // backup codes, logout — and checks that no password, TOTP secret or code,
 // backup code, session id or remember cookie appears in it.
 func TestLogHoldsNoSecrets(t *testing.T) {
-	sink := &logSink{}
+	sink := &authtest.LogSink{}
 	app := authtest.New(t, authtest.Options{Config: func(c *auth.Config) {
-		c.Logger = slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Logger = sink.Logger()
 		c.RememberCookieAge = time.Hour
 	}})
 	app.User("ana", true, false)
-	seen := &secretsSeen{text: []string{authtest.Password, "wrong password!!"}}
+	seen := []string{authtest.Password, "wrong password!!"}
 
 	// Enrolment, after a wrong password.
 	c := app.Client()
@@ -86,9 +30,8 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 		t.Fatalf("wrong password: want 200 with the form, got %d", r.Status)
 	}
 	secret := c.Enrol("ana")
-	seen.text = append(seen.text, secret, strings.ToLower(secret))
-	seen.numeric = append(seen.numeric, app.Code(secret, 0))
-	seen.cookies(app, c)
+	seen = append(seen, secret, strings.ToLower(secret), app.Code(secret, 0))
+	seen = append(seen, c.CookieValues()...)
 
 	// Fresh backup codes.
 	r := c.Post("/account/two_factor/backup/tokens/")
@@ -96,7 +39,7 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 	if r.Status != http.StatusOK || len(codes) != 10 {
 		t.Fatalf("backup codes: want 200 with 10 codes, got %d with %d", r.Status, len(codes))
 	}
-	seen.text = append(seen.text, codes...)
+	seen = append(seen, codes...)
 	if r := c.Post("/account/logout/"); r.Status != http.StatusSeeOther {
 		t.Fatalf("logout: want 303, got %d", r.Status)
 	}
@@ -105,7 +48,7 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 	app.Clock.Advance(time.Minute)
 	c = app.Client()
 	c.Password("ana", authtest.Password)
-	seen.cookies(app, c)
+	seen = append(seen, c.CookieValues()...)
 	wrong := app.Code(secret, 5)
 	if r := c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", wrong); r.Status != http.StatusOK {
 		t.Fatalf("wrong token: want 200 with the form, got %d", r.Status)
@@ -115,14 +58,14 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 	if r := c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", good, "token-remember", "on"); r.Status != http.StatusSeeOther {
 		t.Fatalf("token step: want 303, got %d %s", r.Status, r.Body)
 	}
-	seen.numeric = append(seen.numeric, wrong, good)
-	seen.cookies(app, c)
+	seen = append(seen, wrong, good)
+	seen = append(seen, c.CookieValues()...)
 
 	// A backup code, wrong and right.
 	b := app.Client()
 	b.Password("ana", authtest.Password)
 	b.Post("/account/login/", "login_view-current_step", "token", "wizard_goto_step", "backup")
-	seen.cookies(app, b)
+	seen = append(seen, b.CookieValues()...)
 	if r := b.Post("/account/login/", "login_view-current_step", "backup", "backup-otp_token", "zzzz9999"); r.Status != http.StatusOK {
 		t.Fatalf("wrong backup code: want 200 with the form, got %d", r.Status)
 	}
@@ -130,8 +73,8 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 	if r := b.Post("/account/login/", "login_view-current_step", "backup", "backup-otp_token", codes[0]); r.Status != http.StatusSeeOther {
 		t.Fatalf("backup code: want 303, got %d %s", r.Status, r.Body)
 	}
-	seen.text = append(seen.text, "zzzz9999")
-	seen.cookies(app, b)
+	seen = append(seen, "zzzz9999")
+	seen = append(seen, b.CookieValues()...)
 
 	log := sink.String()
 	for _, want := range []string{"path=/account/login/", "path=/account/two_factor/backup/tokens/", "status=303"} {
@@ -139,7 +82,7 @@ func TestLogHoldsNoSecrets(t *testing.T) {
 			t.Fatalf("the injected logger did not get the access log (%q missing):\n%s", want, log)
 		}
 	}
-	if leaks := seen.leaks(log); len(leaks) > 0 {
+	if leaks := authtest.Leaks(log, seen...); len(leaks) > 0 {
 		t.Errorf("secrets in the log: %q\n%s", leaks, log)
 	}
 }

@@ -33,11 +33,15 @@ type site struct {
 
 // newSite starts a site whose email method talks to a plain SMTP sink.
 // adjust changes the email settings.
-func newSite(t *testing.T, adjust func(*email.Config)) *site {
+func newSite(t *testing.T, adjust func(*email.Config), authConfig ...func(*auth.Config)) *site {
 	t.Helper()
 	sk, _ := newSink(t, sinkOpts{})
 	st := &site{sink: sk}
-	st.App = authtest.New(t, authtest.Options{Setup: func(s *auth.Service) error {
+	var ac func(*auth.Config)
+	if len(authConfig) > 0 {
+		ac = authConfig[0]
+	}
+	st.App = authtest.New(t, authtest.Options{Config: ac, Setup: func(s *auth.Service) error {
 		cfg := email.Defaults()
 		cfg.Host, cfg.Port, cfg.TLS = sk.Host, sk.Port, email.TLSNone
 		cfg.From = "Gatehouse <noreply@example.com>"
