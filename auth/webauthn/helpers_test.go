@@ -46,10 +46,14 @@ func newSite(t *testing.T, adjust func(*webauthn.Config)) *site {
 }
 
 // newSiteOn is newSite on a given database (SQLite when zero).
-func newSiteOn(t *testing.T, db testenv.DB, adjust func(*webauthn.Config)) *site {
+func newSiteOn(t *testing.T, db testenv.DB, adjust func(*webauthn.Config), authConfig ...func(*auth.Config)) *site {
 	t.Helper()
 	var m *webauthn.Method
-	app := authtest.New(t, authtest.Options{DB: db, Setup: func(s *auth.Service) error {
+	var ac func(*auth.Config)
+	if len(authConfig) > 0 {
+		ac = authConfig[0]
+	}
+	app := authtest.New(t, authtest.Options{DB: db, Config: ac, Setup: func(s *auth.Service) error {
 		cfg := webauthn.Defaults()
 		cfg.RPName = rpName
 		if adjust != nil {
