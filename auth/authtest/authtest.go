@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/session"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -213,11 +214,12 @@ func Form(fields ...string) url.Values {
 	return f
 }
 
-// SessionCookie returns the session cookie's value, "" when none.
+// SessionCookie returns the session cookie's value (plain, or with the
+// __Host- prefix it has over https), "" when none.
 func (c *Client) SessionCookie() string {
 	u, _ := url.Parse(c.app.Server.URL)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == auth.SessionCookie {
+		if ck.Name == auth.SessionCookie || ck.Name == session.HostPrefix+auth.SessionCookie {
 			return ck.Value
 		}
 	}

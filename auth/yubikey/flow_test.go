@@ -31,10 +31,14 @@ type site struct {
 	m    *yubikey.Method
 }
 
-func newSite(t *testing.T, mode string, adjust func(*yubikey.Config)) *site {
+func newSite(t *testing.T, mode string, adjust func(*yubikey.Config), authConfig ...func(*auth.Config)) *site {
 	t.Helper()
 	st := &site{fake: newFakeVal(t, "42", apiKey)}
-	st.App = authtest.New(t, authtest.Options{Setup: func(s *auth.Service) error {
+	var ac func(*auth.Config)
+	if len(authConfig) > 0 {
+		ac = authConfig[0]
+	}
+	st.App = authtest.New(t, authtest.Options{Config: ac, Setup: func(s *auth.Service) error {
 		cfg := yubikey.Defaults()
 		cfg.Mode = mode
 		cfg.Service = yubikey.ServiceDefaults{APIID: "42", APIKey: apiKey, URL: st.fake.verify}
