@@ -123,8 +123,8 @@ func TestAdminGuard(t *testing.T) {
 	pending.Enrol("staff")
 	pending.Post("/account/logout/")
 	pending.Password("staff", authtest.Password)
-	if r := pending.Get("/admin/"); r.Status == http.StatusOK {
-		t.Fatal("a password-only session reached the admin")
+	if r := pending.Get("/admin/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/admin/") {
+		t.Fatalf("a password-only session reached the admin: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 
 	nonStaff := app.Client()
@@ -162,5 +162,66 @@ func TestLoginNextIsValidated(t *testing.T) {
 	c.Post("/account/login/", "login_view-current_step", "auth", "auth-username", "ana", "auth-password", authtest.Password, "next", "/admin/")
 	if r := c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", app.Code(secret, 0)); r.Location() != "/admin/" {
 		t.Errorf("a safe next must be honoured after the token step: %q", r.Location())
+	}
+}
+
+// TestNoStoreEverywhere walks every GET route of the whole site (auth,
+// account, every admin page of every registered model) as an anonymous
+// visitor, after the password step only, and verified: each answer, and
+// the answers to the login and logout posts, must be
+// "Cache-Control: no-store", so no page of a session or of the login flow
+// stays in a browser's or a proxy's cache. Only the public static files
+// may be cached.
+func TestNoStoreEverywhere(t *testing.T) {
+	app, _ := newLibrary(t)
+	seedBooks(t, app, 1)
+	verified := superuser(t, app)
+	app.User("staff", true, false)
+	app.Client().Enrol("staff")
+	pending := app.Client()
+	if r := pending.Password("staff", authtest.Password); r.Status != http.StatusOK {
+		t.Fatalf("password step of an enrolled user: want 200 (token step), got %d", r.Status)
+	}
+	clients := []struct {
+		name string
+		c    *authtest.Client
+	}{{"anonymous", app.Client()}, {"password only", pending}, {"verified", verified}}
+
+	paths := 0
+	for _, rt := range app.Engine.Routes() {
+		if rt.Method != http.MethodGet {
+			continue
+		}
+		path := strings.NewReplacer(":app", "library", ":model", "book", ":id", "1", ":page", "change", "*path", "css/gatehouse.css").Replace(rt.Path)
+		paths++
+		for _, cl := range clients {
+			r := cl.c.Get(path)
+			cc := r.Header.Get("Cache-Control")
+			if strings.HasPrefix(rt.Path, "/static/") {
+				if r.Status != http.StatusOK || cc != "public, max-age=3600" {
+					t.Errorf("%s GET %s: a static file should be cacheable: %d %q", cl.name, path, r.Status, cc)
+				}
+				continue
+			}
+			if cc != "no-store" {
+				t.Errorf("%s GET %s (%d): Cache-Control %q, want no-store", cl.name, path, r.Status, cc)
+			}
+		}
+	}
+	if paths < 15 {
+		t.Fatalf("route walk found only %d GET routes", paths)
+	}
+	for _, cl := range clients {
+		for _, r := range []*authtest.Response{
+			cl.c.Get("/no/such/page/"),
+			cl.c.Post("/account/login/", "login_view-current_step", "auth", "auth-username", "nobody", "auth-password", "wrong"),
+		} {
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s: answer %d has Cache-Control %q, want no-store", cl.name, r.Status, cc)
+			}
+		}
+	}
+	if r := verified.Post("/account/logout/"); r.Status != http.StatusSeeOther || r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("logout: want a no-store 303, got %d %q", r.Status, r.Header.Get("Cache-Control"))
 	}
 }

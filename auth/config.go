@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Config holds the auth settings. Zero values take the seed's defaults
@@ -55,8 +57,15 @@ type Config struct {
 	// SessionIdle and SessionAbsolute end sessions (30 min and 12 h).
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
-	// CookieSecure forces the Secure flag; it is set anyway over TLS.
+	// CookieSecure forces the Secure flag (and with it the session
+	// cookie's __Host- prefix); both are set anyway on requests that came
+	// over https, directly or through a trusted proxy. (GATEHOUSE_COOKIE_SECURE)
 	CookieSecure bool
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header
+	// sent on https requests (directly or through a trusted proxy). Zero
+	// takes the default, one year; a negative value sends no header.
+	// (GATEHOUSE_HSTS_MAX_AGE in seconds, default 31536000; 0 there is off)
+	HSTSMaxAge time.Duration
 	// LoginURL, LoginRedirectURL and LogoutRedirectURL as in Django.
 	LoginURL          string
 	LoginRedirectURL  string
@@ -93,13 +102,22 @@ type Config struct {
 	Templates fs.FS
 	// Dev reloads templates and locale files on each request.
 	Dev bool
+	// Logger receives every log line of the site's requests (access log,
+	// refusals, errors); nil means slog.Default() at the time of logging.
+	// Tests inject one to assert what is, and is not, logged.
+	Logger *slog.Logger
 	// Clock is the time source; tests inject a fake one.
 	Clock clock.Clock
 	// SessionBackend keeps sessions; nil means the database.
 	SessionBackend SessionBackend
-	// TrustedProxies lists proxies whose X-Forwarded-For is believed; none by default.
+	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For and X-Forwarded-Proto are believed;
+	// none by default. (GATEHOUSE_TRUSTED_PROXIES, comma-separated)
 	TrustedProxies []string
 }
+
+// DefaultHSTSMaxAge is one year, the max-age HSTS preload lists ask for.
+const DefaultHSTSMaxAge = 365 * 24 * time.Hour
 
 // Defaults returns the seed's defaults.
 func Defaults() Config {
@@ -118,6 +136,7 @@ func Defaults() Config {
 		EventRetention:         90 * 24 * time.Hour,
 		SessionIdle:            30 * time.Minute,
 		SessionAbsolute:        12 * time.Hour,
+		HSTSMaxAge:             DefaultHSTSMaxAge,
 		LoginURL:               "/account/login/",
 		LoginRedirectURL:       "/account/two_factor/",
 		LogoutRedirectURL:      "/account/login/",
@@ -189,6 +208,9 @@ func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = d.Clock
 	}
+	if c.HSTSMaxAge == 0 {
+		c.HSTSMaxAge = d.HSTSMaxAge
+	}
 	return c
 }
 
@@ -228,9 +250,9 @@ func (c Config) Validate() error {
 	if c.EventRetention > 0 && c.EventRetention < 24*time.Hour {
 		errs = append(errs, errors.New("GATEHOUSE_EVENT_RETENTION: must be 0 (keep for good) or at least 86400 seconds"))
 	}
+	if _, err := httpx.ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err))
+	}
 	errs = append(errs, c.validateRemember()...)
 	return errors.Join(errs...)
 }
-
-// secureRequest reports whether cookies for r get the Secure flag.
-func (c Config) secureRequest(r *http.Request) bool { return c.CookieSecure || r.TLS != nil }

@@ -85,7 +85,7 @@ func (s *Service) issueDevice(c *gin.Context, u *User) {
 	cl := deviceClaim{UserID: u.ID, Username: u.Username, Nonce: base64.RawURLEncoding.EncodeToString(raw), Expires: exp.Unix()}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: s.deviceCookieName(u.Username), Value: s.signCookie(purposeDevice, cl.payload()), Path: "/",
-		MaxAge: int(age / time.Second), Expires: exp.UTC(), Secure: s.cfg.secureRequest(c.Request),
+		MaxAge: int(age / time.Second), Expires: exp.UTC(), Secure: s.secureRequest(c.Request),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

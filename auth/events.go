@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -142,7 +142,7 @@ func (s *Service) RecordContext(ctx context.Context, e Event) {
 	}
 	e.Count = 1
 	if err := s.storeEvent(ctx, &e); err != nil {
-		slog.Error("auth: record event", "kind", e.Kind, "err", err)
+		httpx.Logger(ctx).Error("auth: record event", "kind", e.Kind, "err", err)
 	}
 	for _, f := range s.events {
 		f(ctx, e)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -41,7 +40,7 @@ func (s *Service) healthz(c *gin.Context) {
 func (s *Service) readyz(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	if err := s.ready(c.Request.Context()); err != nil {
-		slog.WarnContext(c.Request.Context(), "not ready", "reason", err.Error())
+		s.Logger().Warn("not ready", "reason", err.Error())
 		c.String(http.StatusServiceUnavailable, "unavailable\n")
 		return
 	}

@@ -1,11 +1,11 @@
 package auth
 
 import (
-	"log/slog"
-
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 func errLog(c *gin.Context, err error) {
-	slog.Error("auth", "path", c.Request.URL.Path, "err", err)
+	httpx.Logger(c.Request.Context()).Error("auth", "path", c.Request.URL.Path, "err", err)
 }

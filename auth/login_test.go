@@ -32,7 +32,7 @@ func TestEnrolThenLogin(t *testing.T) {
 		c2 := app.Client()
 		c2.Password("ana", authtest.Password)
 		r := c2.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", app.Code(secret, 0))
-		if r.Status == http.StatusSeeOther || !strings.Contains(r.Body, "Invalid token") {
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, "Invalid token") {
 			t.Fatalf("the enrolment token was replayed into a login: %d", r.Status)
 		}
 
@@ -48,20 +48,25 @@ func TestEnrolThenLogin(t *testing.T) {
 func TestPasswordAloneReachesNothing(t *testing.T) {
 	app := authtest.New(t, authtest.Options{})
 	app.User("ana", true, true)
-	c := app.Client()
-	secret := c.Enrol("ana")
-	_ = secret
+	app.Client().Enrol("ana")
 	p := app.Client()
-	p.Password("ana", authtest.Password)
-	for _, path := range []string{"/account/two_factor/", "/account/two_factor/backup/tokens/", "/account/two_factor/disable/", "/account/two_factor/setup/complete/"} {
-		r := p.Get(path)
-		if r.Status == http.StatusOK {
-			t.Errorf("a password-only session reached %s", path)
-		}
+	if r := p.Password("ana", authtest.Password); !strings.Contains(r.Body, `name="token-otp_token"`) {
+		t.Fatalf("password step: want the token step, got %d", r.Status)
 	}
-	// Enrolment is not open to a user who has a device: no second device without verification.
-	if r := p.Get("/account/two_factor/setup/"); r.Status == http.StatusOK {
-		t.Errorf("a password-only session of an enrolled user reached the setup wizard")
+	// Every verified page sends the pending login back to its token step,
+	// and enrolment is not open to a user who has a device: no second
+	// device without verification.
+	cases := []struct{ path, location string }{
+		{"/account/two_factor/", "/account/login/?next=%2Faccount%2Ftwo_factor%2F"},
+		{"/account/two_factor/backup/tokens/", "/account/login/?next=%2Faccount%2Ftwo_factor%2Fbackup%2Ftokens%2F"},
+		{"/account/two_factor/disable/", "/account/login/?next=%2Faccount%2Ftwo_factor%2Fdisable%2F"},
+		{"/account/two_factor/setup/complete/", "/account/login/?next=%2Faccount%2Ftwo_factor%2Fsetup%2Fcomplete%2F"},
+		{"/account/two_factor/setup/", "/account/login/?next=%2Faccount%2Ftwo_factor%2Fsetup%2F"},
+	}
+	for _, tc := range cases {
+		if r := p.Get(tc.path); r.Status != http.StatusSeeOther || r.Location() != tc.location {
+			t.Errorf("a password-only session at %s: want 303 to %s, got %d %q", tc.path, tc.location, r.Status, r.Location())
+		}
 	}
 	if r := p.Get("/account/two_factor/qrcode/"); r.Status != http.StatusNotFound {
 		t.Errorf("qrcode without a pending secret: want 404, got %d", r.Status)
@@ -140,7 +145,7 @@ func TestLoginTimeout(t *testing.T) {
 	c.Password("ana", authtest.Password)
 	app.Clock.Advance(601 * time.Second)
 	r := c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", app.Code(secret, 0))
-	if r.Status == http.StatusSeeOther || !strings.Contains(r.Body, "took too long") || !strings.Contains(r.Body, `name="auth-username"`) {
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "took too long") || !strings.Contains(r.Body, `name="auth-username"`) {
 		t.Fatalf("a token after the login timeout must return to the password step with a message: %d", r.Status)
 	}
 }
@@ -194,12 +199,12 @@ func TestBackupCodeLogin(t *testing.T) {
 			t.Fatalf("backup code login failed: %d %s", r.Status, r.Body)
 		}
 		app.Clock.Advance(time.Minute)
-		if r := login(codes[3]); r.Status == http.StatusSeeOther {
-			t.Fatalf("a backup code worked twice")
+		if r := login(codes[3]); r.Status != http.StatusOK || !strings.Contains(r.Body, "Invalid token") {
+			t.Fatalf("a backup code used twice: want 200 with the form's error, got %d", r.Status)
 		}
 		app.Clock.Advance(time.Minute)
-		if r := app.Client().Get("/account/two_factor/"); r.Status == http.StatusOK {
-			t.Fatal("anonymous reached profile")
+		if r := app.Client().Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/account/two_factor/") {
+			t.Fatalf("anonymous at the profile: want 303 to the login page, got %d %q", r.Status, r.Location())
 		}
 		c.Get("/account/two_factor/")
 		if r := c.Get("/account/two_factor/"); !strings.Contains(r.Body, "9 backup codes left") {
@@ -233,8 +238,8 @@ func TestDisable(t *testing.T) {
 	if r := c.Post("/account/two_factor/disable/", "understand", "on", "password", authtest.Password); r.Location() != "/account/login/" {
 		t.Fatalf("disable: want redirect to login, got %d %q", r.Status, r.Location())
 	}
-	if r := c.Get("/account/two_factor/"); r.Status == http.StatusOK {
-		t.Fatalf("the session survived disabling")
+	if r := c.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/account/two_factor/") {
+		t.Fatalf("the session survived disabling: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 	u, _ := app.Service.UserByName(t.Context(), "ana")
 	if on, _ := app.Service.TwoFactorEnabled(t.Context(), u); on {
@@ -268,13 +273,13 @@ func TestLogoutDestroysServerSession(t *testing.T) {
 		c := app.Client()
 		c.Enrol("ana")
 		old := c.SessionCookie()
-		if r := c.Post("/account/logout/"); r.Status != http.StatusSeeOther {
-			t.Fatalf("logout: %d", r.Status)
+		if r := c.Post("/account/logout/"); r.Status != http.StatusSeeOther || r.Location() != "/account/login/" {
+			t.Fatalf("logout: want 303 to /account/login/, got %d %q", r.Status, r.Location())
 		}
 		thief := app.Client()
 		thief.SetSessionCookie(old)
-		if r := thief.Get("/account/two_factor/"); r.Status == http.StatusOK {
-			t.Fatal("a copied session cookie still works after logout")
+		if r := thief.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != "/account/login/?next=%2Faccount%2Ftwo_factor%2F" {
+			t.Fatalf("a copied session cookie after logout: want 303 to the login page, got %d %q", r.Status, r.Location())
 		}
 	})
 }
@@ -288,18 +293,25 @@ func TestSessionIDRotates(t *testing.T) {
 	c.Post("/account/login/", "login_view-current_step", "auth") // gets a pre-login session
 	c.Post("/account/login/", "login_view-current_step", "auth", "wizard_goto_step", "auth")
 	before := c.SessionCookie()
-	c.Password("ana", authtest.Password)
+	if r := c.Password("ana", authtest.Password); r.Status != http.StatusOK || !strings.Contains(r.Body, `name="token-otp_token"`) {
+		t.Fatalf("password step: want 200 with the token step, got %d", r.Status)
+	}
 	mid := c.SessionCookie()
-	c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", app.Code(secret, 0))
+	if r := c.Post("/account/login/", "login_view-current_step", "token", "token-otp_token", app.Code(secret, 0)); r.Status != http.StatusSeeOther || r.Location() != "/account/two_factor/" {
+		t.Fatalf("token step: want 303 to the profile, got %d %q", r.Status, r.Location())
+	}
 	after := c.SessionCookie()
 	if mid == "" || mid == before || after == mid {
 		t.Fatalf("session id must change after the password step and after verification: %q %q %q", before, mid, after)
 	}
-	// The pre-verification id is dead.
+	if r := c.Get("/account/two_factor/"); r.Status != http.StatusOK {
+		t.Fatalf("the rotated session must be verified: want 200, got %d", r.Status)
+	}
+	// The pre-verification id is dead: it is no session at all any more.
 	fix := app.Client()
 	fix.SetSessionCookie(mid)
-	if r := fix.Get("/account/two_factor/"); r.Status == http.StatusOK {
-		t.Fatal("session fixation: the pending session id is verified too")
+	if r := fix.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != "/account/login/?next=%2Faccount%2Ftwo_factor%2F" {
+		t.Fatalf("session fixation: the pending session id must lead to the login page, got %d %q", r.Status, r.Location())
 	}
 }
 
@@ -313,8 +325,8 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Fatalf("session ended before the idle limit")
 	}
 	app.Clock.Advance(31 * time.Minute)
-	if r := c.Get("/account/two_factor/"); r.Status == http.StatusOK {
-		t.Fatalf("session survived 31 idle minutes")
+	if r := c.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/account/two_factor/") {
+		t.Fatalf("session survived 31 idle minutes: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 
 	c2 := app.Client()
@@ -343,8 +355,8 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	if err := app.Service.SetPassword(t.Context(), u, "another long password"); err != nil {
 		t.Fatal(err)
 	}
-	if r := c.Get("/account/two_factor/"); r.Status == http.StatusOK {
-		t.Fatal("a session survived a password change")
+	if r := c.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/account/two_factor/") {
+		t.Fatalf("a session survived a password change: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 }
 

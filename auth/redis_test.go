@@ -39,7 +39,7 @@ func TestRedisSessionsAcrossInstances(t *testing.T) {
 	ca.Post("/account/logout/")
 	thief := a.Client()
 	thief.SetSessionCookie(cookie)
-	if r := thief.Get("/account/two_factor/"); r.Status == http.StatusOK {
-		t.Fatal("redis session survived logout")
+	if r := thief.Get("/account/two_factor/"); r.Status != http.StatusSeeOther || r.Location() != authtest.ToLogin("/account/two_factor/") {
+		t.Fatalf("redis session survived logout: want 303 to the login page, got %d %q", r.Status, r.Location())
 	}
 }

@@ -151,7 +151,7 @@ func (s *Service) RememberCookieName(u *User) string { return s.rememberCookieNa
 func (s *Service) rememberCookie(c *gin.Context, uid uint, value string, maxAge int) *http.Cookie {
 	ck := &http.Cookie{
 		Name: s.rememberCookieName(uid), Value: value, Path: s.cfg.RememberCookiePath, Domain: s.cfg.RememberCookieDomain,
-		MaxAge: maxAge, Secure: s.cfg.RememberCookieSecure || s.cfg.secureRequest(c.Request),
+		MaxAge: maxAge, Secure: s.cfg.RememberCookieSecure || s.secureRequest(c.Request),
 		HttpOnly: !s.cfg.RememberCookieScriptAccess, SameSite: s.cfg.RememberCookieSameSite,
 	}
 	if maxAge > 0 {

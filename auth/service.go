@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ type Service struct {
 	db       *gorm.DB
 	clock    clock.Clock
 	keys     *keyring
+	proxies  httpx.Proxies
 	hasher   *Hasher
 	thr      *throttle
 	methods  registry
@@ -76,7 +78,11 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, db: db, clock: cfg.Clock, keys: keys, catalog: catalog,
+	proxies, err := httpx.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err // Validate said so already
+	}
+	s := &Service{cfg: cfg, db: db, clock: cfg.Clock, keys: keys, catalog: catalog, proxies: proxies,
 		hasher: NewHasher(DefaultArgon2, 0)}
 	s.thr = &throttle{db: db, now: s.clock.Now}
 	s.render = render.New(render.Overlay(cfg.Templates, templates.FS), s.templateFuncs(), cfg.Dev)
@@ -85,11 +91,20 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 		s.backend = session.NewDB(db, s.clock.Now)
 	}
 	s.sessions = session.NewStore(s.backend, session.Config{
-		Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Clock: s.clock, Secure: cfg.secureRequest,
+		Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute, Clock: s.clock, Secure: s.secureRequest,
 	})
 	s.Register(&totpMethod{s})
 	s.Register(&backupMethod{s})
 	return s, nil
+}
+
+// Logger is the logger of the site: Config.Logger, or slog.Default().
+// Code that handles a request logs through httpx.Logger(ctx), which is it.
+func (s *Service) Logger() *slog.Logger {
+	if s.cfg.Logger != nil {
+		return s.cfg.Logger
+	}
+	return slog.Default()
 }
 
 // Config returns the effective configuration.
@@ -134,12 +149,12 @@ func (s *Service) Migrate(ctx context.Context) error {
 func (s *Service) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
+	_ = e.SetTrustedProxies(s.proxies.Strings()) // parsed and checked in New
 	e.Use(httpx.Recover())
 	// Probes first: no access log line, no session, no language.
-	e.GET(HealthzPath, httpx.SecurityHeaders(), s.healthz)
-	e.GET(ReadyzPath, httpx.SecurityHeaders(), s.readyz)
-	e.Use(httpx.AccessLog(), httpx.SecurityHeaders())
+	e.GET(HealthzPath, httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge), s.healthz)
+	e.GET(ReadyzPath, httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge), s.readyz)
+	e.Use(httpx.AccessLog(s.cfg.Logger), httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge))
 	e.GET("/static/*path", staticFiles())
 	e.Use(httpx.InputGuard(), s.catalog.Middleware(s.cfg.Dev), ginsessions.Sessions(SessionCookie, s.sessions), s.loadUser())
 	s.routes(e)
@@ -161,6 +176,16 @@ func staticFiles() gin.HandlerFunc {
 		fileServer.ServeHTTP(c.Writer, c.Request)
 	}
 }
+
+// IsHTTPS reports whether the browser reached the site over https: TLS to
+// this process, or "X-Forwarded-Proto: https" from one of
+// Config.TrustedProxies (from any other client the header is ignored).
+// It decides Secure cookies, the session cookie's __Host- prefix, HSTS and
+// the WebAuthn origin.
+func (s *Service) IsHTTPS(r *http.Request) bool { return s.proxies.HTTPS(r) }
+
+// secureRequest reports whether cookies for r get the Secure flag.
+func (s *Service) secureRequest(r *http.Request) bool { return s.cfg.CookieSecure || s.IsHTTPS(r) }
 
 // Handler wraps the engine in net/http's cross-origin protection: every
 // cross-origin POST is refused with 403 before any route sees it.

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/session"
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -179,6 +180,11 @@ func (r *Response) Location() string {
 	return r.Header.Get("Location")
 }
 
+// ToLogin is where a guarded page sends a visitor whose session is not
+// verified: the login page, with the page as next. Negative tests compare
+// the exact Location with it, so an error page can never pass for a refusal.
+func ToLogin(next string) string { return "/account/login/?next=" + url.QueryEscape(next) }
+
 // Do sends a request; headers are name, value pairs.
 func (c *Client) Do(method, path string, body io.Reader, headers ...string) *Response {
 	c.app.T.Helper()
@@ -228,11 +234,12 @@ func Form(fields ...string) url.Values {
 	return f
 }
 
-// SessionCookie returns the session cookie's value, "" when none.
+// SessionCookie returns the session cookie's value (plain, or with the
+// __Host- prefix it has over https), "" when none.
 func (c *Client) SessionCookie() string {
 	u, _ := url.Parse(c.app.Server.URL)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == auth.SessionCookie {
+		if ck.Name == auth.SessionCookie || ck.Name == session.HostPrefix+auth.SessionCookie {
 			return ck.Value
 		}
 	}

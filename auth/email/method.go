@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"math/big"
 	"strconv"
 	"strings"
@@ -35,6 +34,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 	"github.com/gatehouse/gatehouse/internal/render"
 	emailtpl "github.com/gatehouse/gatehouse/templates/email"
@@ -207,7 +207,7 @@ func (m *Method) SetupSubmit(c *gin.Context, u *auth.User, id uint) error {
 	if errors.As(err, &se) {
 		// The wizard shows a *auth.UserError and keeps the step; anything
 		// else would be a 500 for a mail server that is down.
-		slog.ErrorContext(ctx, "email: cannot send the setup code", "user_id", u.ID, "err", err)
+		httpx.Logger(ctx).ErrorContext(ctx, "email: cannot send the setup code", "user_id", u.ID, "err", err)
 		return &auth.UserError{ID: "challenge_failed"}
 	}
 	return err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
-	"log/slog"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -17,6 +16,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -70,7 +70,7 @@ func (m *Method) send(c *gin.Context, u *auth.User, row *Device) error {
 			Updates(map[string]any{"token_hash": "", "valid_until": 0, "sent_at": row.SentAt}).Error
 		return &sendError{err}
 	}
-	slog.InfoContext(ctx, "email: code sent", "user_id", u.ID, "device", Code+"/"+strconv.FormatUint(uint64(row.ID), 10), "to", MaskEmail(row.Email))
+	httpx.Logger(ctx).InfoContext(ctx, "email: code sent", "user_id", u.ID, "device", Code+"/"+strconv.FormatUint(uint64(row.ID), 10), "to", MaskEmail(row.Email))
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (m *Method) claimBudgets(ctx context.Context, u *auth.User, addr string) er
 		if err := m.s.Budget(ctx, b.key, b.max, b.window); err != nil {
 			var te *auth.ThrottledError
 			if errors.As(err, &te) {
-				slog.WarnContext(ctx, "email: send budget spent", "budget", strings.SplitN(b.key, "/", 2)[0], "user_id", u.ID)
+				httpx.Logger(ctx).WarnContext(ctx, "email: send budget spent", "budget", strings.SplitN(b.key, "/", 2)[0], "user_id", u.ID)
 				return &auth.UserError{ID: "email_budget"}
 			}
 			return err

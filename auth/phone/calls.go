@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"log/slog"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -64,7 +64,7 @@ func (p *Phones) newCall(ctx context.Context, d *Device, code string, l *locale.
 
 func (p *Phones) dropCall(ctx context.Context, id string) {
 	if err := p.s.DB().WithContext(ctx).Where("id = ?", callKey(id)).Delete(&callRow{}).Error; err != nil {
-		slog.ErrorContext(ctx, "phone: drop call", "err", err)
+		httpx.Logger(ctx).ErrorContext(ctx, "phone: drop call", "err", err)
 	}
 }
 

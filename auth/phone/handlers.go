@@ -2,7 +2,6 @@ package phone
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 	"github.com/gatehouse/gatehouse/internal/render"
 )
@@ -341,5 +341,5 @@ func (p *Phones) internal(c *gin.Context, err error) {
 }
 
 func logError(c *gin.Context, err error) {
-	slog.ErrorContext(c.Request.Context(), "phone", "path", c.Request.URL.Path, "err", err)
+	httpx.Logger(c.Request.Context()).ErrorContext(c.Request.Context(), "phone", "path", c.Request.URL.Path, "err", err)
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm/clause"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -74,7 +74,7 @@ func (p *Phones) gatewayError(c *gin.Context, d *Device, err error) error {
 	if err == nil {
 		return nil
 	}
-	slog.ErrorContext(c.Request.Context(), "phone: gateway failed", "method", d.Method, "device", d.Key(), "err", err)
+	httpx.Logger(c.Request.Context()).ErrorContext(c.Request.Context(), "phone: gateway failed", "method", d.Method, "device", d.Key(), "err", err)
 	return &auth.UserError{ID: "phone_send_failed", Args: []any{"Number", isolate(locale.From(c), MaskNumber(d.Number))}}
 }
 

@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"encoding/gob"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Backend stores session records by key; records expire at expires.
@@ -46,6 +46,13 @@ func Destroy(s ginsessions.Session) {
 	s.Clear()
 	s.Options(ginsessions.Options{Path: "/", MaxAge: -1})
 }
+
+// HostPrefix starts the session cookie's name whenever the cookie is
+// Secure and host-only (no Domain, Path "/"). Browsers accept such a
+// cookie only from this host over https, so neither a sibling subdomain
+// nor a plain-http page can plant or overwrite it (session fixation).
+// The name then differs per scheme; reading and writing use one rule.
+const HostPrefix = "__Host-"
 
 // Config sets the store's limits.
 type Config struct {
@@ -89,7 +96,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	opts := s.opts
 	sess.Options = &opts
 	sess.IsNew = true
-	c, err := r.Cookie(name)
+	c, err := r.Cookie(s.cookieName(r, name))
 	if err != nil || !validID(c.Value) {
 		return sess, nil
 	}
@@ -97,7 +104,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	data, ok, err := s.backend.Load(r.Context(), key)
 	if err != nil {
 		// Fail closed: an unreadable store means no session.
-		slog.Error("session: load", "err", err)
+		httpx.Logger(r.Context()).Error("session: load", "err", err)
 		return sess, nil
 	}
 	if !ok {
@@ -105,7 +112,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	}
 	vals := map[any]any{}
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&vals); err != nil {
-		slog.Warn("session: undecodable record dropped", "err", err)
+		httpx.Logger(r.Context()).Warn("session: undecodable record dropped", "err", err)
 		_ = s.backend.Delete(r.Context(), key)
 		return sess, nil
 	}
@@ -133,16 +140,20 @@ func Touch(s ginsessions.Session, now time.Time) bool {
 // Save writes the record and the cookie, or deletes both when MaxAge < 0.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	ctx := r.Context()
-	secure := s.cfg.Secure != nil && s.cfg.Secure(r)
+	secure := s.secure(r)
+	name := s.cookieName(r, sess.Name())
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
 			if err := s.backend.Delete(ctx, hashID(sess.ID)); err != nil {
 				return err
 			}
 		}
-		o := *sess.Options
+		// The store's options, so the deleting cookie has the same name,
+		// path and domain as the one it deletes.
+		o := s.opts
+		o.MaxAge = -1
 		o.Secure = secure
-		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &o))
+		http.SetCookie(w, sessions.NewCookie(name, "", &o))
 		sess.ID = ""
 		return nil
 	}
@@ -178,8 +189,19 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	o := *sess.Options
 	o.Secure = secure
 	o.MaxAge = 0 // a browser-session cookie; the server decides when it ends
-	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, &o))
+	http.SetCookie(w, sessions.NewCookie(name, sess.ID, &o))
 	return nil
+}
+
+func (s *Store) secure(r *http.Request) bool { return s.cfg.Secure != nil && s.cfg.Secure(r) }
+
+// cookieName is the cookie's name for r: HostPrefix+name when the cookie
+// is Secure and host-only, name otherwise.
+func (s *Store) cookieName(r *http.Request, name string) string {
+	if s.secure(r) && s.opts.Domain == "" && s.opts.Path == "/" {
+		return HostPrefix + name
+	}
+	return name
 }
 
 func newID() string {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
 // errRefused is a ceremony that did not verify: malformed, wrong origin or
@@ -32,14 +32,26 @@ func refused(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errRefused, fmt.Sprintf(format, args...))
 }
 
-// errBadHost: the request's host cannot be the relying party (an IP
-// address, or not under the configured RP ID).
-var errBadHost = errors.New("webauthn: host is not the relying party")
+// hostError: the request's host cannot be the relying party. It carries
+// the message the user sees, which says what is wrong: the host is an IP
+// address (no RP ID configured), or it is not the configured RP ID.
+type hostError struct {
+	msgID      string // webauthn_bad_host or webauthn_rp_mismatch
+	host, rpID string
+	reason     string // for the log
+}
+
+func (e *hostError) Error() string { return "webauthn: host is not the relying party: " + e.reason }
+
+// message is the error in the user's language, naming both names.
+func (e *hostError) message(l *locale.Lang) string {
+	return l.T(e.msgID, "Host", e.host, "RPID", e.rpID)
+}
 
 // relyingParty returns the RP ID and origin of a request: the configured
 // RP ID (the host must be it or a subdomain) or the request's host without
 // its port, and the scheme and host the browser used.
-func (m *Method) relyingParty(c *gin.Context) (rpID, origin string, err error) {
+func (m *Method) relyingParty(c *gin.Context) (rpID, origin string, err *hostError) {
 	host := strings.ToLower(c.Request.Host)
 	hostname := host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -50,41 +62,18 @@ func (m *Method) relyingParty(c *gin.Context) (rpID, origin string, err error) {
 	if rpID == "" {
 		rpID = hostname
 	} else if hostname != rpID && !strings.HasSuffix(hostname, "."+rpID) {
-		return "", "", fmt.Errorf("%w: %q is not %q or a subdomain of it", errBadHost, hostname, rpID)
+		return "", "", &hostError{msgID: "webauthn_rp_mismatch", host: hostname, rpID: rpID,
+			reason: fmt.Sprintf("%q is not %q or a subdomain of it", hostname, rpID)}
 	}
 	if err := protocol.ValidateRPID(rpID); err != nil || hostname == "" {
-		return "", "", fmt.Errorf("%w: %q: %v", errBadHost, hostname, err)
+		return "", "", &hostError{msgID: "webauthn_bad_host", host: hostname, rpID: rpID,
+			reason: fmt.Sprintf("%q: %v", hostname, err)}
 	}
 	scheme := "http"
-	if m.secure(c) {
+	if m.s.IsHTTPS(c.Request) {
 		scheme = "https"
 	}
 	return rpID, scheme + "://" + host, nil
-}
-
-// secure reports whether the browser used https: TLS here, or a trusted
-// proxy's X-Forwarded-Proto.
-func (m *Method) secure(c *gin.Context) bool {
-	if c.Request.TLS != nil {
-		return true
-	}
-	if len(m.proxies) == 0 || !strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
-		return false
-	}
-	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range m.proxies {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
 }
 
 // instance is go-webauthn for one RP ID and origin.

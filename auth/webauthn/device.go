@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -88,10 +88,10 @@ func tokenResult(ctx context.Context, userID uint, err error) (bool, error) {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, errRefused):
-		slog.WarnContext(ctx, "webauthn: ceremony refused", "user", userID, "reason", err.Error())
+		httpx.Logger(ctx).WarnContext(ctx, "webauthn: ceremony refused", "user", userID, "reason", err.Error())
 		return false, fmt.Errorf("%w: %w", auth.ErrInvalidToken, &auth.UserError{ID: "webauthn_invalid"})
 	case errors.As(err, &ue):
-		slog.WarnContext(ctx, "webauthn: ceremony refused", "user", userID, "reason", ue.ID)
+		httpx.Logger(ctx).WarnContext(ctx, "webauthn: ceremony refused", "user", userID, "reason", ue.ID)
 		return false, fmt.Errorf("%w: %w", auth.ErrInvalidToken, ue)
 	}
 	return false, err

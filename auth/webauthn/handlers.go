@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,15 +44,20 @@ func (m *Method) Routes(r gin.IRouter) {
 
 // jsonError answers a ceremony endpoint with a translated message.
 func jsonError(c *gin.Context, status int, msgID, reason string) {
-	slog.Info("webauthn: request refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
+	refuse(c, status, locale.From(c).T(msgID), reason)
+}
+
+// refuse answers a ceremony endpoint with an already translated message.
+func refuse(c *gin.Context, status int, text, reason string) {
+	httpx.Logger(c.Request.Context()).Info("webauthn: request refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
 	c.Header("Cache-Control", "no-store")
-	c.AbortWithStatusJSON(status, gin.H{"error": locale.From(c).T(msgID)})
+	c.AbortWithStatusJSON(status, gin.H{"error": text})
 }
 
 // internal answers 500 for store errors: fail closed, the reason logged.
 func internal(c *gin.Context, err error) {
 	_ = c.Error(err)
-	slog.Error("webauthn: internal error", "path", c.Request.URL.Path, "err", err)
+	httpx.Logger(c.Request.Context()).Error("webauthn: internal error", "path", c.Request.URL.Path, "err", err)
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": locale.From(c).T("error_internal")})
 }
@@ -95,12 +99,12 @@ func (m *Method) beginOptions(c *gin.Context) (inst *gowebauthn.WebAuthn, origin
 	if !readJSON(c, &empty{}) {
 		return nil, "", "", false
 	}
-	rpID, origin, err := m.relyingParty(c)
-	if err != nil {
-		jsonError(c, http.StatusBadRequest, "webauthn_bad_host", err.Error())
+	rpID, origin, herr := m.relyingParty(c)
+	if herr != nil {
+		refuse(c, http.StatusBadRequest, herr.message(locale.From(c)), herr.Error())
 		return nil, "", "", false
 	}
-	inst, err = m.instance(rpID, origin)
+	inst, err := m.instance(rpID, origin)
 	if err != nil {
 		jsonError(c, http.StatusBadRequest, "webauthn_bad_host", err.Error())
 		return nil, "", "", false
@@ -389,13 +393,13 @@ func (m *Method) addKey(c *gin.Context) {
 		var ue *auth.UserError
 		switch {
 		case errors.Is(err, errRefused):
-			slog.WarnContext(ctx, "webauthn: registration refused", "user", u.ID, "reason", err.Error())
+			httpx.Logger(ctx).WarnContext(ctx, "webauthn: registration refused", "user", u.ID, "reason", err.Error())
 			d.Error = locale.From(c).T("webauthn_invalid")
 		case errors.As(err, &ue):
 			d.Error = ue.Message(c)
 		default:
 			_ = c.Error(err)
-			slog.Error("webauthn: add key", "err", err)
+			httpx.Logger(ctx).Error("webauthn: add key", "err", err)
 			m.s.Fail(c, http.StatusInternalServerError, "error_internal")
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -45,10 +46,14 @@ func newSite(t *testing.T, adjust func(*webauthn.Config)) *site {
 }
 
 // newSiteOn is newSite on a given database (SQLite when zero).
-func newSiteOn(t *testing.T, db testenv.DB, adjust func(*webauthn.Config)) *site {
+func newSiteOn(t *testing.T, db testenv.DB, adjust func(*webauthn.Config), authConfig ...func(*auth.Config)) *site {
 	t.Helper()
 	var m *webauthn.Method
-	app := authtest.New(t, authtest.Options{DB: db, Setup: func(s *auth.Service) error {
+	var ac func(*auth.Config)
+	if len(authConfig) > 0 {
+		ac = authConfig[0]
+	}
+	app := authtest.New(t, authtest.Options{DB: db, Config: ac, Setup: func(s *auth.Service) error {
 		cfg := webauthn.Defaults()
 		cfg.RPName = rpName
 		if adjust != nil {
@@ -267,7 +272,16 @@ func (s *site) keys(userID uint) []webauthn.Credential {
 	return out
 }
 
-// verified reports whether the client's session passed both factors.
+// verified reports whether the client's session passed both factors: the
+// profile answers 200, or 303 to the login page. Anything else (an error
+// page) is neither, and panics, so no negative test can pass on a 500.
 func verified(c *authtest.Client) bool {
-	return c.Get("/account/two_factor/").Status == http.StatusOK
+	r := c.Get("/account/two_factor/")
+	switch {
+	case r.Status == http.StatusOK:
+		return true
+	case r.Status == http.StatusSeeOther && r.Location() == authtest.ToLogin("/account/two_factor/"):
+		return false
+	}
+	panic(fmt.Sprintf("profile answered %d %q: neither verified nor sent to the login page", r.Status, r.Location()))
 }

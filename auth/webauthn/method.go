@@ -23,8 +23,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net/netip"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -41,10 +39,9 @@ const Base = "/account/two_factor/webauthn/"
 // Method is the WebAuthn second factor. It implements auth.Method,
 // auth.Enroller and auth.Router.
 type Method struct {
-	s       *auth.Service
-	cfg     Config
-	roots   map[string]*x509.CertPool
-	proxies []netip.Prefix
+	s     *auth.Service
+	cfg   Config
+	roots map[string]*x509.CertPool
 }
 
 // New checks cfg, registers the method with s (before s.Migrate and
@@ -65,14 +62,6 @@ func New(s *auth.Service, cfg Config) (*Method, error) {
 			pool.AddCert(c)
 		}
 		m.roots[f] = pool
-	}
-	for _, p := range s.Config().TrustedProxies {
-		p = strings.TrimSpace(p)
-		if pfx, err := netip.ParsePrefix(p); err == nil {
-			m.proxies = append(m.proxies, pfx)
-		} else if a, err := netip.ParseAddr(p); err == nil {
-			m.proxies = append(m.proxies, netip.PrefixFrom(a, a.BitLen()))
-		}
 	}
 	s.Register(m)
 	s.SetFeature("webauthn", true)

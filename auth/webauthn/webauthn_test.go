@@ -134,18 +134,26 @@ func TestBeginOptions(t *testing.T) {
 
 // TestRelyingPartyHost: the RP ID is the request's host (without port) or
 // the configured one, whose subdomains may use it; an IP address or an
-// unrelated host is refused with a 4xx.
+// unrelated host is refused with a 4xx whose message says what is wrong:
+// the IP address, or the configured RP ID and the host, both named.
 func TestRelyingPartyHost(t *testing.T) {
+	const ipAdvice = "not by an IP address"
 	cases := []struct {
 		name, rpID, host string
 		want             int
+		says             []string // in the error message
+		notSays          string
 	}{
-		{"host is the RP ID", "", "localhost:%s", http.StatusOK},
-		{"IP address", "", "127.0.0.1:%s", http.StatusBadRequest},
-		{"configured RP ID, same host", "localhost", "localhost:%s", http.StatusOK},
-		{"configured RP ID, subdomain", "localhost", "admin.localhost:%s", http.StatusOK},
-		{"configured RP ID, other host", "example.com", "localhost:%s", http.StatusBadRequest},
-		{"configured RP ID, suffix but not subdomain", "example.com", "badexample.com:%s", http.StatusBadRequest},
+		{"host is the RP ID", "", "localhost:%s", http.StatusOK, nil, ""},
+		{"IP address", "", "127.0.0.1:%s", http.StatusBadRequest, []string{ipAdvice}, ""},
+		{"configured RP ID, same host", "localhost", "localhost:%s", http.StatusOK, nil, ""},
+		{"configured RP ID, subdomain", "localhost", "admin.localhost:%s", http.StatusOK, nil, ""},
+		{"configured RP ID, other host", "example.com", "localhost:%s", http.StatusBadRequest,
+			[]string{"set up for example.com", "opened at localhost", "Open the site at example.com"}, ipAdvice},
+		{"configured RP ID, suffix but not subdomain", "example.com", "badexample.com:%s", http.StatusBadRequest,
+			[]string{"set up for example.com", "opened at badexample.com"}, ipAdvice},
+		{"configured RP ID, IP address", "localhost", "127.0.0.1:%s", http.StatusBadRequest,
+			[]string{"set up for localhost", "opened at 127.0.0.1"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,6 +174,19 @@ func TestRelyingPartyHost(t *testing.T) {
 				if o := parseOptions(t, r); o.PublicKey.RP.ID != want {
 					t.Errorf("rp.id %q, want %q", o.PublicKey.RP.ID, want)
 				}
+				return
+			}
+			var body struct{ Error string }
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				t.Fatalf("error answer is not JSON: %v %s", err, r.Body)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(body.Error, w) {
+					t.Errorf("message %q does not say %q", body.Error, w)
+				}
+			}
+			if tc.notSays != "" && strings.Contains(body.Error, tc.notSays) {
+				t.Errorf("message %q blames an IP address, but the site was opened by name", body.Error)
 			}
 		})
 	}
@@ -268,7 +289,7 @@ func TestSecondKeyDuplicateAndRemove(t *testing.T) {
 	// The removed key no longer logs in.
 	c3 := s.client()
 	s.app.Clock.Advance(time.Minute)
-	if r := s.login(c3, "ana", k2); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+	if r := s.login(c3, "ana", k2); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 		t.Errorf("a removed key must not log in: %d %s", r.Status, r.Body)
 	}
 	// The keys page needs a verified session.
@@ -294,7 +315,7 @@ func TestCounterRegression(t *testing.T) {
 		c := s.client()
 		s.app.Clock.Advance(time.Hour)
 		r := s.login(c, "ana", k)
-		if r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgCounter) {
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, msgCounter) {
 			t.Fatalf("counter %d after 10: want refusal with %q, got %d %s", presented, msgCounter, r.Status, r.Body)
 		}
 		if verified(c) {
@@ -361,7 +382,7 @@ func TestOriginAndRPID(t *testing.T) {
 			good.rp = bad.rp
 			c2 := s.client()
 			s.app.Clock.Advance(time.Minute)
-			if r := s.login(c2, "ana", good); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+			if r := s.login(c2, "ana", good); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 				t.Fatalf("login answer for the wrong origin/RP ID: want refusal, got %d %s", r.Status, r.Body)
 			}
 		})
@@ -430,7 +451,7 @@ func TestChallengeSingleUse(t *testing.T) {
 		c2 := s.client()
 		s.passwordToToken(c2, "ana")
 		postJSON(c2, beginLogin, "{}") // a fresh challenge, not the one signed
-		if r := postToken(c2, a); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+		if r := postToken(c2, a); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 			t.Fatalf("replayed assertion: want refusal, got %d %s", r.Status, r.Body)
 		}
 	})
@@ -442,8 +463,8 @@ func TestChallengeSingleUse(t *testing.T) {
 		s.passwordToToken(attacker, "ana")
 		a := k.assert(t, postJSON(victim, beginLogin, "{}").Body)
 		postJSON(attacker, beginLogin, "{}")
-		if r := postToken(attacker, a); r.Status == http.StatusSeeOther {
-			t.Fatal("an assertion for another session's challenge logged in")
+		if r := postToken(attacker, a); r.Status != http.StatusOK {
+			t.Fatalf("an assertion for another session's challenge logged in: want 200 with the token form, got %d", r.Status)
 		}
 		s.app.Clock.Advance(2 * time.Second) // the attacker's failure throttles the key for 1 s
 		if r := postToken(victim, a); r.Status != http.StatusSeeOther {
@@ -465,12 +486,12 @@ func TestChallengeSingleUse(t *testing.T) {
 		sig[len(sig)-1] ^= 1
 		resp["signature"] = base64.RawURLEncoding.EncodeToString(sig)
 		bad, _ := json.Marshal(m)
-		if r := postToken(c, string(bad)); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgInvalid) {
+		if r := postToken(c, string(bad)); r.Status != http.StatusOK || !strings.Contains(r.Body, msgInvalid) {
 			t.Fatalf("bad signature: want refusal, got %d %s", r.Status, r.Body)
 		}
 		s.app.Clock.Advance(2 * time.Second)
-		if r := postToken(c, a); r.Status == http.StatusSeeOther {
-			t.Fatal("the challenge was used by the failed attempt, yet the good answer logged in")
+		if r := postToken(c, a); r.Status != http.StatusOK {
+			t.Fatalf("the challenge was used by the failed attempt, yet the good answer logged in: want 200 with the token form, got %d", r.Status)
 		}
 	})
 
@@ -637,7 +658,7 @@ func TestThrottling(t *testing.T) {
 		t.Fatalf("first failure: %d %s", r.Status, r.Body)
 	}
 	good := k.assert(t, postJSON(c, beginLogin, "{}").Body)
-	if r := postToken(c, good); r.Status == http.StatusSeeOther || !strings.Contains(r.Body, msgThrottled) {
+	if r := postToken(c, good); r.Status != http.StatusOK || !strings.Contains(r.Body, msgThrottled) {
 		t.Fatalf("within the 10 s back-off a good answer must be refused as throttled: %d %s", r.Status, r.Body)
 	}
 	if ev := s.events(auth.EventThrottled); len(ev) == 0 {

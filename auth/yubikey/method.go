@@ -25,13 +25,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -193,14 +193,14 @@ func (m *Method) params(v *ValidationService) (ServiceParams, error) {
 func (m *Method) verifyRemote(ctx context.Context, v *ValidationService, key string, o OTP) (*Answer, error) {
 	p, err := m.params(v)
 	if err != nil {
-		slog.ErrorContext(ctx, "yubikey: validation service key does not decrypt", "service", v.Name, "err", err)
+		httpx.Logger(ctx).ErrorContext(ctx, "yubikey: validation service key does not decrypt", "service", v.Name, "err", err)
 		return nil, &auth.UserError{ID: "yubikey_service_error"}
 	}
 	a, err := m.client.Verify(ctx, p, o.Value)
 	if err == nil {
 		return a, nil
 	}
-	log := slog.With("service", v.Name, "device", key, "public_id", o.PublicID)
+	log := httpx.Logger(ctx).With("service", v.Name, "device", key, "public_id", o.PublicID)
 	var se *StatusError
 	switch {
 	case errors.As(err, &se) && se.Rejected():
@@ -301,7 +301,7 @@ func (d *device) VerifyToken(ctx context.Context, token string) (bool, error) {
 	case KindRemote:
 		v, err := d.m.serviceByID(ctx, d.row.ServiceID)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			slog.ErrorContext(ctx, "yubikey: the device's validation service was deleted", "device", d.Key())
+			httpx.Logger(ctx).ErrorContext(ctx, "yubikey: the device's validation service was deleted", "device", d.Key())
 			return false, &auth.UserError{ID: "yubikey_service_error"}
 		}
 		if err != nil {
@@ -316,7 +316,7 @@ func (d *device) VerifyToken(ctx context.Context, token string) (bool, error) {
 		}
 		won, err := d.m.advance(ctx, d.m.s.DB(), d.row.ID, a.SessionCounter, a.SessionUse)
 		if err == nil && !won {
-			slog.WarnContext(ctx, "yubikey: the validation service accepted an OTP whose counters are not new", "device", d.Key())
+			httpx.Logger(ctx).WarnContext(ctx, "yubikey: the validation service accepted an OTP whose counters are not new", "device", d.Key())
 			d.m.s.RecordContext(ctx, auth.Event{Kind: auth.EventCounterRegressed, UserID: d.row.UserID, Device: d.Key(),
 				Detail: fmt.Sprintf("validation service accepted YubiKey OTP counters %d/%d that are not new", a.SessionCounter, a.SessionUse)})
 		}

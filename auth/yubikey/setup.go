@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -97,7 +97,7 @@ func (d *pendingDevice) VerifyToken(ctx context.Context, token string) (bool, er
 	}
 	v, err := d.m.Service(ctx, DefaultService)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		slog.ErrorContext(ctx, "yubikey: there is no validation service named default; run migrate or add it in the admin")
+		httpx.Logger(ctx).ErrorContext(ctx, "yubikey: there is no validation service named default; run migrate or add it in the admin")
 		return false, &auth.UserError{ID: "yubikey_service_error"}
 	}
 	if err != nil {

@@ -131,6 +131,17 @@ func (e *env) authConfig(dsn string) (auth.Config, error) {
 		}
 		cfg.CookieSecure = b
 	}
+	if v := e.getenv("GATEHOUSE_HSTS_MAX_AGE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil || n < 0 || float64(n) > maxSeconds:
+			errs = append(errs, fmt.Errorf("GATEHOUSE_HSTS_MAX_AGE: %q is not a whole number of seconds (0 turns the header off)", v))
+		case n == 0:
+			cfg.HSTSMaxAge = -1 // auth.Config: negative is off, zero the default
+		default:
+			cfg.HSTSMaxAge = time.Duration(n) * time.Second
+		}
+	}
 	if v := e.getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
 	}

@@ -2,7 +2,6 @@ package httpx
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -64,7 +63,7 @@ func InputGuard() gin.HandlerFunc {
 func clean(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 func refuse(c *gin.Context, status int, reason string) {
-	slog.Warn("input refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
+	Logger(c.Request.Context()).Warn("input refused", "path", c.Request.URL.Path, "status", status, "reason", reason)
 	c.Header("Connection", "close")
 	c.AbortWithStatusJSON(status, gin.H{"error": http.StatusText(status) + ": " + reason})
 }

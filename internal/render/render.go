@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
 
@@ -109,7 +109,7 @@ func (r *Renderer) HTML(c *gin.Context, status int, page, fragment string, v *Vi
 	}
 	t, err := r.set(page)
 	if err != nil {
-		slog.Error("render", "page", page, "err", err)
+		httpx.Logger(c.Request.Context()).Error("render", "page", page, "err", err)
 		c.String(http.StatusInternalServerError, "template error")
 		return
 	}
@@ -119,7 +119,7 @@ func (r *Renderer) HTML(c *gin.Context, status int, page, fragment string, v *Vi
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
-		slog.Error("render", "page", page, "template", name, "err", err)
+		httpx.Logger(c.Request.Context()).Error("render", "page", page, "template", name, "err", err)
 		c.String(http.StatusInternalServerError, "template error")
 		return
 	}

@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/gatehouse/gatehouse/auth/phone"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/locale"
 	"github.com/gatehouse/gatehouse/locales"
 )
@@ -209,14 +209,14 @@ func (g *Gateway) signed(c *gin.Context, id string) bool {
 }
 
 func (g *Gateway) refuse(c *gin.Context, reason string) {
-	slog.WarnContext(c.Request.Context(), "twilio: callback refused", "path", c.Request.URL.Path, "reason", reason)
+	httpx.Logger(c.Request.Context()).WarnContext(c.Request.Context(), "twilio: callback refused", "path", c.Request.URL.Path, "reason", reason)
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatus(http.StatusForbidden)
 }
 
 func (g *Gateway) fail(c *gin.Context, err error) {
 	_ = c.Error(err)
-	slog.ErrorContext(c.Request.Context(), "twilio: callback failed", "path", c.Request.URL.Path, "err", err)
+	httpx.Logger(c.Request.Context()).ErrorContext(c.Request.Context(), "twilio: callback failed", "path", c.Request.URL.Path, "err", err)
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatus(http.StatusInternalServerError)
 }
