@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"github.com/gatehouse/gatehouse/internal/locale"
 )
@@ -42,7 +44,7 @@ func (m *model) resolveUnique() {
 			add([]*column{c})
 		}
 	}
-	for _, idx := range m.schema.ParseIndexes() {
+	for _, idx := range m.indexes() {
 		if !strings.EqualFold(idx.Class, "UNIQUE") || idx.Where != "" {
 			continue
 		}
@@ -172,4 +174,15 @@ func (m *model) uniqueRaceErrors(c *gin.Context, l *locale.Lang, obj any, create
 		}
 	}
 	return errs
+}
+
+// indexes are the model's indexes. GORM's ParseIndexes writes to the
+// schema's fields, and schemas are shared by every goroutine that uses
+// the model (sites, migrations), so it runs on a private copy.
+func (m *model) indexes() []*schema.Index {
+	private, err := schema.Parse(reflect.New(m.schema.ModelType).Interface(), &sync.Map{}, m.site.db().NamingStrategy)
+	if err != nil {
+		return nil
+	}
+	return private.ParseIndexes()
 }
