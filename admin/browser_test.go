@@ -173,6 +173,22 @@ func TestBrowserLoginJourney(t *testing.T) {
 	}
 	b.screenshot("05-backup-codes.png")
 
+	// 6b. Sudo mode: minutes later the same page first asks for a code
+	// again (/account/two_factor/reauth/), then returns to it.
+	app.Clock.Advance(6 * time.Minute)
+	b.step("sudo mode: after the window the backup-codes page sends to the re-authentication page",
+		b.open("/account/two_factor/backup/tokens/"),
+		waitPage("/account/two_factor/reauth/?next=%2Faccount%2Ftwo_factor%2Fbackup%2Ftokens%2F"),
+		chromedp.WaitVisible("#id_token-otp_token", chromedp.ByQuery),
+	)
+	b.screenshot("05b-reauth.png")
+	b.step("sudo mode: type the authenticator code, click Verify, and land back on the backup codes",
+		chromedp.SendKeys("#id_token-otp_token", app.Code(secret, 0), chromedp.ByQuery),
+		chromedp.Click(byText("button", "Verify"), chromedp.BySearch),
+		waitPage("/account/two_factor/backup/tokens/"),
+		chromedp.WaitVisible(byText("button", "Generate new codes"), chromedp.BySearch),
+	)
+
 	logout("after generating backup codes")
 	openAdminAnonymous("backup-code login")
 	password("backup-code login")
