@@ -154,7 +154,7 @@ func (s *Service) Engine() *gin.Engine {
 	// Probes first: no access log line, no session, no language.
 	e.GET(HealthzPath, httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge), s.healthz)
 	e.GET(ReadyzPath, httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge), s.readyz)
-	e.Use(httpx.AccessLog(s.cfg.Logger), httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge))
+	e.Use(httpx.RequestID(s.proxies), httpx.AccessLog(s.cfg.Logger), httpx.SecurityHeaders(s.IsHTTPS, s.cfg.HSTSMaxAge))
 	e.GET("/static/*path", staticFiles())
 	e.Use(httpx.InputGuard(), s.catalog.Middleware(s.cfg.Dev), ginsessions.Sessions(SessionCookie, s.sessions), s.loadUser())
 	s.routes(e)
@@ -259,13 +259,21 @@ func (s *Service) HTML(c *gin.Context, status int, page, fragment string, v *ren
 	s.render.HTML(c, status, page, fragment, v)
 }
 
+// errorData is the error page's data.
+type errorData struct {
+	Status    int
+	Message   string
+	RequestID string // on server errors, so a user's report finds the log lines
+}
+
 // fail renders the error page with a translated message.
 func (s *Service) fail(c *gin.Context, status int, msgID string) {
 	l := locale.From(c)
-	v := s.View(c, l.T("error_title", "Status", status), struct {
-		Status  int
-		Message string
-	}{status, l.T(msgID)})
+	d := errorData{Status: status, Message: l.T(msgID)}
+	if status >= http.StatusInternalServerError {
+		d.RequestID = httpx.RequestIDFrom(c.Request.Context())
+	}
+	v := s.View(c, l.T("error_title", "Status", status), d)
 	c.Abort()
 	s.render.HTML(c, status, "error.html", "", v)
 }

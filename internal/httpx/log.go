@@ -26,7 +26,8 @@ func Logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// AccessLog puts l (nil: slog.Default() at the time of each request) into
+// AccessLog puts l (nil: slog.Default() at the time of each request), with
+// the request id when RequestID ran first, into
 // every request's context and logs each request's method, path (never the
 // query, which may carry a one-time link), status and duration through it.
 func AccessLog(l *slog.Logger) gin.HandlerFunc {
@@ -35,6 +36,9 @@ func AccessLog(l *slog.Logger) gin.HandlerFunc {
 		log := l
 		if log == nil {
 			log = slog.Default()
+		}
+		if id := RequestIDFrom(c.Request.Context()); id != "" {
+			log = log.With("request_id", id)
 		}
 		c.Request = c.Request.WithContext(WithLogger(c.Request.Context(), log))
 		c.Next()
