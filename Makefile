@@ -5,7 +5,7 @@
 
 HTMX := static/vendor/htmx.min.js
 
-.PHONY: run test bench assets check-htmx
+.PHONY: run test bench assets check-htmx fuzz
 
 run:
 	go run ./cmd/site serve
@@ -29,3 +29,16 @@ check-htmx:
 	npm ci --no-audit --no-fund --loglevel=error
 	cmp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 	@echo "htmx: static/vendor matches the lockfile's package"
+
+# Every fuzz target on a parser that faces the network, FUZZTIME each.
+FUZZTIME ?= 10s
+FUZZ := ./auth:FuzzOpenRemember ./auth:FuzzOpenDevice ./auth:FuzzCanonicalDigits \
+	./auth:FuzzCanonicalBackup ./internal/httpx:FuzzSafeRedirect \
+	./internal/httpx:FuzzRequestIDToken ./internal/httpx:FuzzParseProxies \
+	./auth/yubikey:FuzzParseOTP ./auth/yubikey:FuzzParseResponse ./auth/phone:FuzzParseNumber
+
+fuzz:
+	@for t in $(FUZZ); do \
+	  echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+	  go test $${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done

@@ -65,3 +65,49 @@ func FuzzOpenRemember(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenDevice: no device cookie panics, and nothing but a value we
+// signed opens.
+func FuzzOpenDevice(f *testing.F) {
+	s := keyOnly(f)
+	valid := s.signCookie(purposeDevice, deviceClaim{UserID: 1, Username: "ana", Nonce: "n0nce", Expires: 1800000000}.payload())
+	for _, seed := range []string{"", ".", "a.b", valid, valid[1:], valid + "x", strings.Repeat("A", 3000)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		cl, ok := s.openDevice(v)
+		if ok && v != valid && s.signCookie(purposeDevice, cl.payload()) != v {
+			t.Fatalf("a value we did not sign opened: %q -> %+v", v, cl)
+		}
+	})
+}
+
+// FuzzCanonicalDigits: a token is accepted only as exactly n ASCII digits.
+func FuzzCanonicalDigits(f *testing.F) {
+	for _, seed := range []string{"123456", "123 456", "１２３４５６", "12345678", "", "12-34-56", "\x00123456"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		for _, n := range []int{6, 8} {
+			out, ok := CanonicalDigits(token, n)
+			if !ok {
+				continue
+			}
+			if len(out) != n || strings.Trim(out, "0123456789") != "" {
+				t.Fatalf("%q accepted as %q for %d digits", token, out, n)
+			}
+		}
+	})
+}
+
+// FuzzCanonicalBackup: a backup code is canonical or refused, never a panic.
+func FuzzCanonicalBackup(f *testing.F) {
+	for _, seed := range []string{"abcd efgh", "ABCDEFGH", "", "ａｂｃｄ", strings.Repeat("z", 100)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if out, ok := canonicalBackup(token); ok && strings.ContainsAny(out, " \t") {
+			t.Fatalf("%q accepted with spaces: %q", token, out)
+		}
+	})
+}
