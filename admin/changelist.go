@@ -323,12 +323,7 @@ func (s *Site) changelist(c *gin.Context, m *model) {
 func (s *Site) badLookup(c *gin.Context, err error) {
 	_ = c.Error(err)
 	l := locale.From(c)
-	v := s.auth.View(c, l.T("admin_bad_lookup_title"), struct {
-		Status  int
-		Message string
-	}{400, l.T("admin_bad_lookup", "Reason", err.Error())})
-	c.Abort()
-	s.auth.HTML(c, http.StatusBadRequest, "error.html", "", v)
+	s.auth.ErrorPage(c, http.StatusBadRequest, l.T("admin_bad_lookup_title"), l.T("admin_bad_lookup", "Reason", err.Error()))
 }
 
 var errNoPage = errors.New("no such page")

@@ -269,13 +269,18 @@ type errorData struct {
 // fail renders the error page with a translated message.
 func (s *Service) fail(c *gin.Context, status int, msgID string) {
 	l := locale.From(c)
-	d := errorData{Status: status, Message: l.T(msgID)}
+	s.ErrorPage(c, status, l.T("error_title", "Status", status), l.T(msgID))
+}
+
+// ErrorPage aborts the request with the error page: a translated title and
+// message; server errors also show the request id.
+func (s *Service) ErrorPage(c *gin.Context, status int, title, message string) {
+	d := errorData{Status: status, Message: message}
 	if status >= http.StatusInternalServerError {
 		d.RequestID = httpx.RequestIDFrom(c.Request.Context())
 	}
-	v := s.View(c, l.T("error_title", "Status", status), d)
 	c.Abort()
-	s.render.HTML(c, status, "error.html", "", v)
+	s.render.HTML(c, status, "error.html", "", s.View(c, title, d))
 }
 
 // Fail is fail for other packages (the admin).
